@@ -1,0 +1,1 @@
+"""Code both services share: configuration, logging, HTTP errors and the Redis contract."""

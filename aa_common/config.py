@@ -1,0 +1,104 @@
+"""Reading configuration from environment variables, with errors that name the variable."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a service that can start."""
+
+
+class Env:
+    """Typed, validated access to a mapping of environment variables."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        self._environ = os.environ if environ is None else environ
+
+    def str(self, name: str, default: str = "") -> str:
+        return self._environ.get(name, default).strip()
+
+    def required(self, name: str, why: str) -> str:
+        value = self.str(name)
+        if not value:
+            raise ConfigError(f"{name} must be set: {why}")
+        return value
+
+    def int(self, name: str, default: int, minimum: int = 0) -> int:
+        raw = self.str(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def float(self, name: str, default: float, minimum: float = 0.0) -> float:
+        raw = self.str(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        raw = self.str(name).lower()
+        if not raw:
+            return default
+        if raw in {"1", "true", "yes", "on"}:
+            return True
+        if raw in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+    def list(self, name: str) -> list[str]:
+        return [item.strip() for item in self.str(name).split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """How to reach Redis (Memorystore in production): the tutorial's REDISHOST/REDISPORT plus AUTH and TLS."""
+
+    host: str = "localhost"
+    port: int = 6379
+    password: str | None = None
+    tls: bool = False
+    tls_ca_cert: str | None = None
+    timeout_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Env) -> "RedisSettings":
+        ca_cert = env.str("REDIS_TLS_CA_CERT") or None
+        if ca_cert and not os.path.isfile(ca_cert):
+            raise ConfigError(f"REDIS_TLS_CA_CERT names {ca_cert!r}, which is not a file")
+        return cls(
+            host=env.str("REDISHOST", "localhost"),
+            port=env.int("REDISPORT", 6379, minimum=1),
+            password=env.str("REDIS_PASSWORD") or None,
+            tls=env.bool("REDIS_TLS", default=bool(ca_cert)),
+            tls_ca_cert=ca_cert,
+            timeout_seconds=env.float("REDIS_TIMEOUT_SECONDS", 2.0, minimum=0.1),
+        )
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long Redis keeps a conversation's events (for late joiners and resumes) and message ids."""
+
+    seconds: int = 86400
+    max_events_per_conversation: int = 10000
+
+    @classmethod
+    def from_env(cls, env: Env) -> "RetentionSettings":
+        return cls(
+            seconds=env.int("EVENT_RETENTION_SECONDS", 86400, minimum=60),
+            max_events_per_conversation=env.int("EVENT_STREAM_MAXLEN", 10000, minimum=100),
+        )

@@ -1,0 +1,110 @@
+"""The Redis contract between the interceptor and the UI connectors, defined once.
+
+Per conversation (``C`` is the location-free name, see ``aa_common.conversations``):
+
+- ``aa:{C}:events`` a stream of the conversation's events, each entry one field
+  ``payload`` (``Event.to_json()``); capped by MAXLEN and expiring after the
+  retention period, refreshed on every write. Late joiners and reconnecting
+  desktops replay it.
+- ``aa:{C}`` a Pub/Sub channel; each message is ``<stream id> <payload>``.
+- ``aa:{C}:seen:<messageId>`` marks a Pub/Sub message as stored (its value is the
+  stream id), so a redelivery is acknowledged without being stored or published again.
+
+The braces are a Redis Cluster hash tag: all of a conversation's keys live on one
+shard, so the store-and-publish script below touches a single slot. (The design
+suggested ``aa:dedup:<messageId>``; keeping the marker inside the conversation's
+hash tag is what lets one script check it, append and publish atomically.)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import redis
+
+from aa_common.config import RetentionSettings
+
+_STORE_AND_PUBLISH = """
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  return {0, stored}
+end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'payload', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[1], id, 'EX', ARGV[3])
+redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+return {1, id}
+"""
+
+_EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+CHANNEL_PREFIX = "aa:{"
+
+
+def stream_key(conversation_key: str) -> str:
+    return f"aa:{{{conversation_key}}}:events"
+
+
+def channel_name(conversation_key: str) -> str:
+    return f"aa:{{{conversation_key}}}"
+
+
+def seen_key(conversation_key: str, message_id: str) -> str:
+    return f"aa:{{{conversation_key}}}:seen:{message_id}"
+
+
+def conversation_of_channel(channel: str) -> str:
+    """Inverse of ``channel_name``."""
+    return channel[len(CHANNEL_PREFIX):-1]
+
+
+def parse_event_id(event_id: object) -> tuple[int, int]:
+    """Return a stream id as a sortable pair, or raise ValueError."""
+    match = _EVENT_ID.match(event_id) if isinstance(event_id, str) else None
+    if not match:
+        raise ValueError("event id must look like <milliseconds>-<sequence>, e.g. 1732406400000-0")
+    return int(match[1]), int(match[2])
+
+
+def split_channel_message(message: str) -> tuple[str, str]:
+    """Split a channel message into (stream id, payload JSON)."""
+    event_id, _, payload = message.partition(" ")
+    return event_id, payload
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event_id: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    event_id: str
+    duplicate: bool
+
+
+class EventStore:
+    """Appends events durably and reads them back, per conversation."""
+
+    def __init__(self, client: redis.Redis, retention: RetentionSettings):
+        self._client = client
+        self._retention = retention
+        self._store_and_publish = client.register_script(_STORE_AND_PUBLISH)
+
+    def append(self, conversation_key: str, message_id: str, payload: str) -> AppendResult:
+        """Store and publish in one round trip; a message id already stored is not stored twice."""
+        created, event_id = self._store_and_publish(
+            keys=[seen_key(conversation_key, message_id), stream_key(conversation_key)],
+            args=[
+                channel_name(conversation_key),
+                payload,
+                self._retention.seconds,
+                self._retention.max_events_per_conversation,
+            ],
+        )
+        return AppendResult(event_id=event_id, duplicate=not created)
+
+    def read_after(self, conversation_key: str, after_id: str, count: int) -> list[StoredEvent]:
+        """Up to ``count`` events with ids greater than ``after_id``, oldest first."""
+        entries = self._client.xrange(stream_key(conversation_key), min=f"({after_id}", count=count)
+        return [StoredEvent(event_id, fields["payload"]) for event_id, fields in entries]

@@ -1,0 +1,68 @@
+"""HTTP plumbing both services share: JSON errors, request size limits and health routes."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+_STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "ALREADY_EXISTS",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def json_error(code: int, message: str, headers: dict[str, str] | None = None):
+    """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
+    body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
+    return jsonify(body), code, headers or {}
+
+
+def install_error_handlers(app: Flask) -> None:
+    """Every error leaves as JSON; an unexpected one is logged with its trace, never shown."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = dict(error.get_response().headers)
+        headers.pop("Content-Type", None)
+        headers.pop("Content-Length", None)
+        return json_error(error.code or 500, error.description or error.name, headers)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unhandled error")
+        return json_error(500, "internal error; see the service logs")
+
+
+def health_blueprint(check_ready: Callable[[], None]) -> Blueprint:
+    """``/healthz``: the process answers. ``/readyz``: ``check_ready`` (Redis reachable) passes."""
+    blueprint = Blueprint("health", __name__)
+
+    @blueprint.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @blueprint.get("/readyz")
+    def readyz():
+        try:
+            check_ready()
+        except Exception as error:  # readiness reports any dependency failure, whatever its type
+            log.warning("not ready", extra={"reason": type(error).__name__})
+            return json_error(503, "not ready: Redis is unreachable")
+        return jsonify(status="ready")
+
+    return blueprint

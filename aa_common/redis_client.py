@@ -1,0 +1,29 @@
+"""The one way both services open Redis: bounded timeouts, AUTH and TLS for Memorystore."""
+from __future__ import annotations
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from aa_common.config import RedisSettings
+
+
+def connect_redis(settings: RedisSettings, *, blocking_reads: bool = False) -> redis.Redis:
+    """Return a client whose every call fails fast (one quick retry) rather than hangs.
+
+    ``blocking_reads`` is for the Pub/Sub listener, whose reads wait for the next message.
+    """
+    return redis.Redis(
+        host=settings.host,
+        port=settings.port,
+        password=settings.password,
+        ssl=settings.tls,
+        ssl_ca_certs=settings.tls_ca_cert,
+        socket_connect_timeout=settings.timeout_seconds,
+        socket_timeout=None if blocking_reads else settings.timeout_seconds,
+        socket_keepalive=True,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        decode_responses=True,
+    )
