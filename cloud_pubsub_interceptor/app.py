@@ -1,0 +1,49 @@
+"""The interceptor's app factory."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, Response
+
+from aa_common.config import Env
+from aa_common.event_store import EventStore
+from aa_common.http import health_blueprint, install_error_handlers
+from aa_common.logs import configure_logging
+from aa_common.redis_client import connect_redis
+from cloud_pubsub_interceptor.config import InterceptorConfig
+from cloud_pubsub_interceptor.metrics import PushCounters
+from cloud_pubsub_interceptor.push_auth import PushVerifier
+from cloud_pubsub_interceptor.routes import push_routes
+
+
+@dataclass
+class InterceptorServices:
+    store: EventStore
+    verifier: PushVerifier | None
+    counters: PushCounters
+
+
+def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Flask:
+    """App factory: ``gunicorn 'cloud_pubsub_interceptor.app:create_app()'`` reads the environment."""
+    env = Env()
+    if config is None:
+        configure_logging(env)
+        config = InterceptorConfig.from_env(env)
+    client = redis_client or connect_redis(config.redis)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    app.extensions["interceptor"] = InterceptorServices(
+        store=EventStore(client, config.retention),
+        verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,
+        counters=PushCounters(),
+    )
+    install_error_handlers(app)
+    app.register_blueprint(push_routes)
+    app.register_blueprint(health_blueprint(client.ping))
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(app.extensions["interceptor"].counters.render(), mimetype="text/plain; version=0.0.4")
+
+    return app
