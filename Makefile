@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make dev` (the whole stack locally) and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test dev bench interceptor ui-connector clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml package.json
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y redis-server; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	npm install --no-audit --no-fund --silent
+	@touch $@
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install
+	$(BIN)/python -m devstack
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+# Each service in the foreground exactly as production runs it; configure with environment variables.
+interceptor: install
+	$(BIN)/gunicorn --config python:cloud_pubsub_interceptor.gunicorn_conf
+
+ui-connector: install
+	$(BIN)/gunicorn --config python:ui_connector.gunicorn_conf
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache artifacts .devstack

@@ -1,0 +1,133 @@
+"""Starting and stopping the local stack's processes: a private redis-server and the services
+under their production gunicorn command lines. Used by `make dev` and the end-to-end tests."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+INTERCEPTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:cloud_pubsub_interceptor.gunicorn_conf"]
+UI_CONNECTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:ui_connector.gunicorn_conf"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class RedisServer:
+    """A redis-server of our own on a free port, so it can be stopped and restarted at will.
+
+    ``persistent`` keeps an append-only file across restarts, as a production Redis with
+    persistence would; without it, a restart starts empty.
+    """
+
+    def __init__(self, port: int | None = None, persistent: bool = False):
+        self.port = port or free_port()
+        self._persistent = persistent
+        self._dir = tempfile.mkdtemp(prefix="aa-redis-")
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        executable = shutil.which("redis-server")
+        if not executable:
+            raise RuntimeError("redis-server is not installed; `make install` installs it")
+        command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                   "--dir", self._dir, "--appendonly", "yes" if self._persistent else "no"]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._answers, 10, f"redis-server on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(10)
+        self._process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+class Service:
+    """One service under its production command line, on its own port, with its own log file."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: str | Path,
+                 port: int | None = None):
+        self.name = name
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self._command = command
+        self._env = {**os.environ, **env, "PORT": str(self.port)}
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "Service":
+        log = open(self.log_path, "ab")
+        self._process = subprocess.Popen(self._command, cwd=REPO_ROOT, env=self._env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        try:
+            wait_until(lambda: self._exited() or http_ok(f"{self.url}/healthz"), timeout, f"{self.name} to answer")
+        except TimeoutError:
+            self.stop()
+            raise
+        if self._exited():
+            raise RuntimeError(f"{self.name} exited at start-up; see {self.log_path}:\n{self.log_tail()}")
+        return self
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(25)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+        self._process = None
+
+    def _exited(self) -> bool:
+        return self._process is None or self._process.poll() is not None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""

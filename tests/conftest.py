@@ -1,0 +1,82 @@
+"""Session fixtures: a private redis-server and both services under their production command lines."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import redis
+
+from devstack.processes import INTERCEPTOR_COMMAND, UI_CONNECTOR_COMMAND, RedisServer, Service
+from tests.support import PROJECT
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer(persistent=True).start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    return redis.Redis(port=redis_server.port, decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def jwt_secret_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("secret") / "jwt_secret_key"
+    path.write_text(secrets.token_urlsafe(48) + "\n")
+    return path
+
+
+def service_env(redis_server: RedisServer, jwt_secret_file) -> dict[str, str]:
+    return {
+        "REDISHOST": "127.0.0.1",
+        "REDISPORT": str(redis_server.port),
+        "GCP_PROJECT_ID": PROJECT,
+        "JWT_SECRET_KEY_PATH": str(jwt_secret_file),
+        "AUTH_OPTION": "Skip",
+        "ALLOW_INSECURE_AUTH_SKIP": "true",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+class Stack:
+    """Services started for a test module; stopped (and their logs shown on failure) at the end."""
+
+    def __init__(self, redis_server, jwt_secret_file, log_dir):
+        self.env = service_env(redis_server, jwt_secret_file)
+        self.log_dir = log_dir
+        self.services: list[Service] = []
+
+    def start(self, name: str, command: list[str], **extra_env: str) -> Service:
+        service = Service(name, command, {**self.env, **extra_env}, self.log_dir).start()
+        self.services.append(service)
+        return service
+
+    def interceptor(self, **extra_env: str) -> Service:
+        return self.start(f"interceptor-{len(self.services)}", INTERCEPTOR_COMMAND, **extra_env)
+
+    def ui_connector(self, **extra_env: str) -> Service:
+        return self.start(f"ui-connector-{len(self.services)}", UI_CONNECTOR_COMMAND, **extra_env)
+
+    def stop(self) -> None:
+        for service in self.services:
+            service.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(redis_server, jwt_secret_file, tmp_path_factory):
+    stack = Stack(redis_server, jwt_secret_file, tmp_path_factory.mktemp("logs"))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def interceptor(stack):
+    return stack.interceptor()
+
+
+@pytest.fixture(scope="session")
+def connector(stack):
+    return stack.ui_connector()

@@ -1,0 +1,111 @@
+"""Helpers the tests share: fixture payloads, push envelopes and a desktop Socket.IO client."""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+import socketio
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "events"
+PROJECT = "my-proj"
+_message_ids = itertools.count(int(time.time() * 1000))
+
+
+def fixture_event(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def new_conversation(location: str | None = "global") -> str:
+    """A fresh conversation name, so tests sharing one Redis never see each other's events."""
+    conversation_id = uuid.uuid4().hex[:16]
+    if location:
+        return f"projects/{PROJECT}/locations/{location}/conversations/{conversation_id}"
+    return f"projects/{PROJECT}/conversations/{conversation_id}"
+
+
+def short_name(conversation: str) -> str:
+    parts = conversation.split("/")
+    return "/".join([parts[0], parts[1], parts[-2], parts[-1]])
+
+
+def event_for(conversation: str, fixture: str = "conversation-started.json") -> dict:
+    """A fixture event re-addressed to ``conversation`` (its nested resource names too)."""
+    text = (FIXTURES / fixture).read_text()
+    return json.loads(text.replace(f"projects/{PROJECT}/locations/global/conversations/CONV_ID", conversation))
+
+
+def envelope(event: dict | bytes, message_id: str | None = None, attributes: dict | None = None) -> dict:
+    data = event if isinstance(event, bytes) else json.dumps(event).encode()
+    message_id = message_id or str(next(_message_ids))
+    message = {
+        "data": base64.b64encode(data).decode(),
+        "messageId": message_id,
+        "message_id": message_id,
+        "publishTime": "2026-02-26T19:13:55.749Z",
+        "publish_time": "2026-02-26T19:13:55.749Z",
+    }
+    if attributes is not None:
+        message["attributes"] = attributes
+    return {"message": message, "subscription": "projects/my-proj/subscriptions/test"}
+
+
+def push(interceptor_url: str, route: str, event: dict, message_id: str | None = None,
+         attributes: dict | None = None, timeout: float = 15) -> requests.Response:
+    return requests.post(f"{interceptor_url}/{route}", json=envelope(event, message_id, attributes), timeout=timeout)
+
+
+def register(connector_url: str, user: str = "agent-1") -> str:
+    response = requests.post(f"{connector_url}/register", headers={"Authorization": "Bearer desk-token"},
+                             json={"user": user}, timeout=10)
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+class Desktop:
+    """An agent desktop: a python-socketio client over a real WebSocket that records every event."""
+
+    def __init__(self, connector_url: str, token: str):
+        self.events: list[tuple[str, dict]] = []
+        self._changed = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", self._record)
+        self.client.connect(connector_url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+
+    def _record(self, name: str, data) -> None:
+        with self._changed:
+            self.events.append((name, data))
+            self._changed.notify_all()
+
+    def join(self, conversation: str, last_event_id: str | None = None):
+        message = conversation if last_event_id is None else {"conversationName": conversation,
+                                                              "lastEventId": last_event_id}
+        return self.client.call("join-conversation", message, timeout=10)
+
+    def leave(self, conversation: str):
+        return self.client.call("leave-conversation", conversation, timeout=10)
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[str, dict]]:
+        """Wait until ``count`` events arrived; return them all (more may have come)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(self.events) >= count, timeout)
+            return list(self.events)
+
+    def settle(self, quiet: float = 0.5) -> list[tuple[str, dict]]:
+        """Wait until no event has arrived for ``quiet`` seconds; proves nothing extra comes."""
+        seen = -1
+        while seen != len(self.events):
+            seen = len(self.events)
+            time.sleep(quiet)
+        return list(self.events)
+
+    def message_ids(self) -> list[str]:
+        return [data["message_id"] for _, data in self.events]
+
+    def close(self) -> None:
+        self.client.disconnect()
