@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}"
 _CONVERSATION_NAME = re.compile(
-    rf"^projects/(?P<project>{_SEGMENT})"
+    rf"projects/(?P<project>{_SEGMENT})"
     rf"(?:/locations/(?P<location>{_SEGMENT}))?"
-    rf"/conversations/(?P<conversation>{_SEGMENT})$"
+    rf"/conversations/(?P<conversation>{_SEGMENT})"
 )
 
 
@@ -31,7 +31,7 @@ class ConversationName:
     def parse(cls, name: object) -> "ConversationName":
         if not isinstance(name, str) or not name:
             raise InvalidConversationName("conversation name must be a non-empty string")
-        match = _CONVERSATION_NAME.match(name)
+        match = _CONVERSATION_NAME.fullmatch(name)
         if not match:
             raise InvalidConversationName(
                 "conversation name must look like projects/<project>/conversations/<id> "

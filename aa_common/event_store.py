@@ -36,7 +36,7 @@ redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
 return {1, id}
 """
 
-_EVENT_ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
+_EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 CHANNEL_PREFIX = "aa:{"
 
 
@@ -59,7 +59,7 @@ def conversation_of_channel(channel: str) -> str:
 
 def parse_event_id(event_id: object) -> tuple[int, int]:
     """Return a stream id as a sortable pair, or raise ValueError."""
-    match = _EVENT_ID.match(event_id) if isinstance(event_id, str) else None
+    match = _EVENT_ID.fullmatch(event_id) if isinstance(event_id, str) else None
     if not match:
         raise ValueError("event id must look like <milliseconds>-<sequence>, e.g. 1732406400000-0")
     return int(match[1]), int(match[2])
