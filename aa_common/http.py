@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, current_app, jsonify
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,11 @@ def install_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         headers.pop("Content-Length", None)
         return json_error(error.code or 500, error.description or error.name, headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return json_error(413, f"request body is too large (the limit is {limit} bytes)")
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
