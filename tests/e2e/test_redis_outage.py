@@ -1,0 +1,79 @@
+"""Redis stops and comes back: pushes get a retryable 503 meanwhile, and once Redis is back
+the retried pushes reach the desktops that stayed connected. Nothing acknowledged is lost."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from devstack.processes import RedisServer
+from tests.conftest import Stack
+from tests.support import Desktop, event_for, new_conversation, push, register
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def outage_stack(jwt_secret_file, tmp_path_factory):
+    server = RedisServer(persistent=True).start()
+    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("outage-logs"))
+    yield server, stack.interceptor(), stack.ui_connector()
+    stack.stop()
+    server.remove()
+
+
+def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(outage_stack):
+    server, interceptor, connector = outage_stack
+    conversation = new_conversation()
+    agent = Desktop(connector.url, register(connector.url))
+    agent.join(conversation)
+    message = event_for(conversation, "new-message.json")
+    assert push(interceptor.url, "new-message-event", message, "before-outage").status_code == 204
+    agent.wait_for(1)
+
+    server.stop()
+    during = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
+    assert [response.status_code for response in during] == [503, 503]
+    assert during[0].json()["error"]["status"] == "UNAVAILABLE"
+    assert during[0].headers["Retry-After"]
+    assert requests.get(f"{interceptor.url}/readyz", timeout=15).status_code == 503
+    assert requests.get(f"{interceptor.url}/healthz", timeout=15).status_code == 200
+    bystander = Desktop(connector.url, register_offline_token(agent))
+    ok, reason = bystander.join(new_conversation())
+    bystander.close()
+    assert ok is False and "unavailable" in reason
+
+    server.start()
+    retried = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
+
+    assert [response.status_code for response in retried] == [204, 204]
+    agent.wait_for(3, timeout=30)
+    assert agent.settle() and agent.message_ids() == ["before-outage", "during-0", "during-1"]
+    late = Desktop(connector.url, register(connector.url))
+    late.join(conversation)
+    late.wait_for(3)
+    assert late.settle() and late.message_ids() == ["before-outage", "during-0", "during-1"]
+    for desktop in (agent, late):
+        desktop.close()
+
+
+def test_events_published_while_the_connector_is_cut_off_from_redis_still_arrive(outage_stack):
+    """The connector's Pub/Sub connection drops; events stored meanwhile come from the stream."""
+    server, interceptor, connector = outage_stack
+    conversation = new_conversation()
+    agent = Desktop(connector.url, register(connector.url))
+    agent.join(conversation)
+
+    server.stop()
+    server.start()
+    # Stored before the connector's listener has reconnected: only the stream has it.
+    assert push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"),
+                "after-restart").status_code == 204
+
+    agent.wait_for(1, timeout=30)
+    assert agent.settle() and agent.message_ids() == ["after-restart"]
+    agent.close()
+
+
+def register_offline_token(desktop: Desktop) -> str:
+    """/register needs Redis (rate limiting), so reuse the token the desktop connected with."""
+    return desktop.client.connection_auth["token"]

@@ -1,0 +1,55 @@
+import pytest
+
+from aa_common.config import ConfigError, Env, RedisSettings
+from ui_connector.config import ConnectorConfig
+from ui_connector.jwt_secret import load_jwt_secret
+
+
+def test_the_project_is_required():
+    with pytest.raises(ConfigError, match="GCP_PROJECT_ID must be set"):
+        ConnectorConfig.from_env(Env({}))
+
+
+def test_skip_auth_needs_an_explicit_insecure_opt_in():
+    with pytest.raises(ConfigError, match="ALLOW_INSECURE_AUTH_SKIP=true"):
+        ConnectorConfig.from_env(Env({"GCP_PROJECT_ID": "p", "AUTH_OPTION": "Skip"}))
+    config = ConnectorConfig.from_env(Env({"GCP_PROJECT_ID": "p", "AUTH_OPTION": "Skip",
+                                           "ALLOW_INSECURE_AUTH_SKIP": "true"}))
+    assert config.auth.option == "Skip"
+
+
+@pytest.mark.parametrize("env,problem", [
+    ({"AUTH_OPTION": "Okta"}, "AUTH_OPTION must be one of"),
+    ({"AUTH_OPTION": "Salesforce"}, "SALESFORCE_ORGANIZATION_ID"),
+    ({"AUTH_OPTION": "OIDC", "OIDC_ISSUER": "https://idp"}, "OIDC_ISSUER and OIDC_AUDIENCE"),
+    ({"APP_AUTH_OPTION": "Twilio"}, "TWILIO_ACCOUNT_SID"),
+    ({"REDISPORT": "six"}, "REDISPORT must be a whole number"),
+    ({"JWT_LIFETIME_MINUTES": "0"}, "JWT_LIFETIME_MINUTES must be at least 1"),
+    ({"ALLOW_INSECURE_AUTH_SKIP": "maybe"}, "must be true or false"),
+    ({"REDIS_TLS_CA_CERT": "/nonexistent/ca.pem"}, "is not a file"),
+])
+def test_bad_settings_are_named(env, problem):
+    with pytest.raises(ConfigError, match=problem):
+        ConnectorConfig.from_env(Env({"GCP_PROJECT_ID": "p", **env}))
+
+
+def test_redis_settings_cover_memorystore_auth_and_tls(tmp_path):
+    ca = tmp_path / "server-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = RedisSettings.from_env(Env({"REDISHOST": "10.0.0.3", "REDISPORT": "6378", "REDIS_PASSWORD": "auth",
+                                           "REDIS_TLS_CA_CERT": str(ca)}))
+    assert (settings.host, settings.port, settings.password, settings.tls) == ("10.0.0.3", 6378, "auth", True)
+
+
+def test_the_secret_is_stripped(tmp_path):
+    path = tmp_path / "key"
+    path.write_text("\n  s3cret-with-enough-length-to-pass-the-warning \n")
+    assert load_jwt_secret(str(path), "", "p") == "s3cret-with-enough-length-to-pass-the-warning"
+
+
+@pytest.mark.parametrize("content", ["", " \n\t"])
+def test_an_empty_secret_refuses_to_start(tmp_path, content):
+    path = tmp_path / "key"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match="empty"):
+        load_jwt_secret(str(path), "", "p")

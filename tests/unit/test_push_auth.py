@@ -1,0 +1,88 @@
+"""PUSH_AUDIENCE set: pushes need a Google-signed OIDC token for the push service account.
+
+Tokens are signed here with a generated key whose certificate a local fake serves in the
+format of Google's certs endpoint, so the real verification code path runs."""
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import time
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+AUDIENCE = "https://interceptor.example.run.app/new-message-event"
+PUSHER = "cloud-run-pubsub-invoker@my-proj.iam.gserviceaccount.com"
+
+
+def self_signed(key) -> str:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-google-certs")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture
+def google(fake_http):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake_http.routes["/oauth2/v1/certs"] = (200, {"kid-1": self_signed(key)})
+
+    def token(**overrides):
+        now = int(time.time())
+        claims = {"iss": "https://accounts.google.com", "aud": AUDIENCE, "email": PUSHER, "email_verified": True,
+                  "iat": now, "exp": now + 600, "sub": "1234", **overrides}
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "kid-1"})
+
+    return f"{fake_http.url}/oauth2/v1/certs", token
+
+
+def envelope():
+    event = {"conversation": "projects/my-proj/conversations/C1", "type": "NEW_MESSAGE"}
+    return {"message": {"data": base64.b64encode(json.dumps(event).encode()).decode(), "messageId": "1"}}
+
+
+@pytest.mark.parametrize("overrides,status", [
+    (None, 401),
+    ({}, 204),
+    ({"aud": "https://elsewhere"}, 401),
+    ({"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}, 401),
+    ({"iss": "https://evil.example"}, 401),
+    ({"email": "someone@my-proj.iam.gserviceaccount.com"}, 403),
+    ({"email_verified": False}, 403),
+])
+def test_push_authentication(make_interceptor, google, overrides, status):
+    certs_url, token = google
+    app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
+    headers = {} if overrides is None else {"Authorization": f"Bearer {token(**overrides)}"}
+    response = app.test_client().post("/new-message-event", json=envelope(), headers=headers)
+    assert response.status_code == status
+
+
+def test_a_token_signed_by_another_key_is_refused(make_interceptor, google):
+    certs_url, _ = google
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"iss": "https://accounts.google.com", "aud": AUDIENCE, "email": PUSHER,
+                         "email_verified": True, "iat": int(time.time()), "exp": int(time.time()) + 600},
+                        stranger, algorithm="RS256", headers={"kid": "kid-1"})
+    app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
+    response = app.test_client().post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+
+
+def test_certificates_unreachable_is_retryable(make_interceptor, google):
+    _, token = google
+    app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_AUTH_CERTS_URL="http://127.0.0.1:9/certs")
+    response = app.test_client().post("/new-message-event", json=envelope(),
+                                      headers={"Authorization": f"Bearer {token()}"})
+    assert response.status_code == 503
+
+
+def test_without_push_audience_no_token_is_needed(make_interceptor):
+    assert make_interceptor().test_client().post("/new-message-event", json=envelope()).status_code == 204
