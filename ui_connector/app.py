@@ -18,6 +18,7 @@ from aa_common.redis_client import connect_redis
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
 from ui_connector.config import ConnectorConfig
 from ui_connector.conversation_names import ConversationNames, conversation_name_routes
+from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
 from ui_connector.registration import FailedRegistrations, registration_routes
@@ -35,6 +36,7 @@ class ConnectorServices:
     conversation_names: ConversationNames
     fanout: ConversationFanout
     socketio: SocketIO
+    dialogflow: DialogflowClient
 
 
 def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis | None = None,
@@ -75,6 +77,8 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         conversation_names=ConversationNames(client, secret, config.conversation_name_ttl_seconds),
         fanout=fanout,
         socketio=socketio,
+        dialogflow=DialogflowClient(config.dialogflow_api_endpoint, config.dialogflow_timeout_seconds,
+                                    use_google_credentials=config.dialogflow_auth == "google"),
     )
     socketio.on_namespace(DesktopNamespace(tokens, fanout, config.project_id))
 
@@ -82,6 +86,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     app.register_blueprint(health_blueprint(client.ping))
     app.register_blueprint(registration_routes)
     app.register_blueprint(conversation_name_routes)
+    app.register_blueprint(dialogflow_proxy_routes)
 
     @app.get("/status")
     def status():

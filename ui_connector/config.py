@@ -90,6 +90,7 @@ class ConnectorConfig:
     max_request_bytes: int = 1024 * 1024
     dialogflow_api_endpoint: str = ""
     dialogflow_timeout_seconds: float = 30.0
+    dialogflow_auth: str = "google"
     trusted_proxy_hops: int = 1
 
     @classmethod
@@ -113,5 +114,16 @@ class ConnectorConfig:
             max_request_bytes=env.int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
             dialogflow_api_endpoint=env.str("DIALOGFLOW_API_ENDPOINT").rstrip("/"),
             dialogflow_timeout_seconds=env.float("DIALOGFLOW_TIMEOUT_SECONDS", 30.0, minimum=0.1),
+            dialogflow_auth=_dialogflow_auth(env),
             trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 1),
         )
+
+
+def _dialogflow_auth(env: Env) -> str:
+    """``google``: the service's own credentials (production). ``none``: for a local emulator only."""
+    value = env.str("DIALOGFLOW_AUTH", "google")
+    if value not in ("google", "none"):
+        raise ConfigError(f"DIALOGFLOW_AUTH must be google or none, got {value!r}")
+    if value == "none" and not env.str("DIALOGFLOW_API_ENDPOINT"):
+        raise ConfigError("DIALOGFLOW_AUTH=none is only for an emulator named in DIALOGFLOW_API_ENDPOINT")
+    return value

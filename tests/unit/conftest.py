@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import fakeredis
@@ -53,6 +54,8 @@ class FakeHTTP:
 
     def __init__(self):
         self.routes: dict[str, tuple[int, object]] = {}
+        self.default: tuple[int, object] = (404, {"error": "not found"})
+        self.delay_seconds = 0.0
         self.requests: list[dict] = []
         fake = self
 
@@ -61,7 +64,8 @@ class FakeHTTP:
                 length = int(self.headers.get("Content-Length") or 0)
                 fake.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                       "body": self.rfile.read(length).decode()})
-                status, body = fake.routes.get(self.path.split("?")[0], (404, {"error": "not found"}))
+                time.sleep(fake.delay_seconds)
+                status, body = fake.routes.get(self.path.split("?")[0], fake.default)
                 payload = body if isinstance(body, str) else json.dumps(body)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -69,14 +73,14 @@ class FakeHTTP:
                 self.end_headers()
                 self.wfile.write(payload.encode())
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = do_PATCH = _answer
 
             def log_message(self, *args):
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
 
     def close(self):
         self._server.shutdown()
