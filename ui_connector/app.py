@@ -24,6 +24,7 @@ from ui_connector.jwt_secret import load_jwt_secret
 from ui_connector.registration import FailedRegistrations, registration_routes
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
+from ui_connector.websocket_writes import WholeFrameWrites
 
 
 @dataclass
@@ -58,6 +59,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     CORS(app, origins=origins or [], expose_headers=["Retry-After"])
     socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=True,
                         cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=64 * 1024)
+    app.wsgi_app = WholeFrameWrites(app.wsgi_app)
 
     tokens = TokenService(secret, config.tokens, config.project_id)
     fanout = ConversationFanout(

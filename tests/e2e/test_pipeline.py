@@ -162,3 +162,26 @@ def test_joining_only_a_conversation_of_this_project(desktop):
     assert ok is False and "event id" in reason
     ok, _ = agent.join(new_conversation())
     assert ok is True
+
+
+def test_a_long_history_reaches_a_slow_reader_intact(redis_client, connector, desktop):
+    """5000 stored events replayed to a client that reads slower than the server writes: every
+    WebSocket frame must arrive whole (a truncated one corrupts the stream and drops the client)."""
+    from aa_common.config import RetentionSettings
+    from aa_common.event_store import EventStore
+    from aa_common.events import Event
+
+    conversation = new_conversation()
+    store = EventStore(redis_client, RetentionSettings())
+    text = json.dumps(event_for(conversation, "new-message.json"))
+    for index in range(5000):
+        event = Event(short_name(conversation), text, "new-message-event", "2026-02-26T19:13:55Z", f"bulk-{index}",
+                      "2026-02-26T19:13:56Z")
+        store.append(event.conversation_name, event.message_id, event.to_json())
+
+    agent = desktop()
+    agent.join(conversation)
+
+    agent.wait_for(5000, timeout=60)
+    assert agent.client.connected
+    assert agent.message_ids() == [f"bulk-{index}" for index in range(5000)]
