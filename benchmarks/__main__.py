@@ -16,8 +16,8 @@ from pathlib import Path
 import requests
 
 from devstack.processes import INTERCEPTOR_COMMAND, UI_CONNECTOR_COMMAND, RedisServer, Service
-from tests.conftest import service_env
-from tests.support import Desktop, envelope, event_for, new_conversation, register
+from devstack.stack import service_env
+from tests.support import PROJECT, Desktop, envelope, event_for, new_conversation, register
 
 PUSHES = 3000
 PUSH_THREADS = 8
@@ -136,7 +136,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="aa-bench-"))
     secret = workdir / "jwt_secret_key"
     secret.write_text("bench-" + "x" * 48)
-    env = service_env(redis_server, secret)
+    env = service_env(redis_server.port, secret, PROJECT)
     services = [Service("interceptor", INTERCEPTOR_COMMAND, env, workdir)]
     services += [Service(f"ui-connector-{i}", UI_CONNECTOR_COMMAND, env, workdir) for i in range(2)]
     try:

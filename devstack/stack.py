@@ -10,6 +10,19 @@ from devstack.processes import INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMM
 LOCAL_PROJECT = "aa-local"
 
 
+def service_env(redis_port: int, jwt_secret_path: Path | str, project: str) -> dict[str, str]:
+    """What both services need locally: a private Redis, a JWT key file, and open registration."""
+    return {
+        "REDISHOST": "127.0.0.1",
+        "REDISPORT": str(redis_port),
+        "GCP_PROJECT_ID": project,
+        "JWT_SECRET_KEY_PATH": str(jwt_secret_path),
+        # No identity provider locally: any desktop may register. Never in production.
+        "AUTH_OPTION": "Skip",
+        "ALLOW_INSECURE_AUTH_SKIP": "true",
+    }
+
+
 class LocalStack:
     def __init__(self, state_dir: Path | str = REPO_ROOT / ".devstack", project: str = LOCAL_PROJECT):
         self.state_dir = Path(state_dir)
@@ -49,12 +62,4 @@ class LocalStack:
         if not secret.exists():
             secret.write_text(secrets.token_urlsafe(48))
             secret.chmod(0o600)
-        return {
-            "REDISHOST": "127.0.0.1",
-            "REDISPORT": str(self.redis.port),
-            "GCP_PROJECT_ID": self.project,
-            "JWT_SECRET_KEY_PATH": str(secret),
-            # A local stack has no identity provider: any desktop may register. Never in production.
-            "AUTH_OPTION": "Skip",
-            "ALLOW_INSECURE_AUTH_SKIP": "true",
-        }
+        return service_env(self.redis.port, secret, self.project)

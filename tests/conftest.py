@@ -7,6 +7,7 @@ import pytest
 import redis
 
 from devstack.processes import INTERCEPTOR_COMMAND, UI_CONNECTOR_COMMAND, RedisServer, Service
+from devstack.stack import service_env
 from tests.support import PROJECT
 
 
@@ -29,23 +30,11 @@ def jwt_secret_file(tmp_path_factory):
     return path
 
 
-def service_env(redis_server: RedisServer, jwt_secret_file) -> dict[str, str]:
-    return {
-        "REDISHOST": "127.0.0.1",
-        "REDISPORT": str(redis_server.port),
-        "GCP_PROJECT_ID": PROJECT,
-        "JWT_SECRET_KEY_PATH": str(jwt_secret_file),
-        "AUTH_OPTION": "Skip",
-        "ALLOW_INSECURE_AUTH_SKIP": "true",
-        "LOG_LEVEL": "INFO",
-    }
-
-
 class Stack:
     """Services started for a test module; stopped (and their logs shown on failure) at the end."""
 
     def __init__(self, redis_server, jwt_secret_file, log_dir):
-        self.env = service_env(redis_server, jwt_secret_file)
+        self.env = service_env(redis_server.port, jwt_secret_file, PROJECT)
         self.log_dir = log_dir
         self.services: list[Service] = []
 

@@ -14,7 +14,7 @@ import requests
 import socketio
 
 from devstack.processes import UI_CONNECTOR_COMMAND, REPO_ROOT, free_port
-from tests.conftest import service_env
+from devstack.stack import service_env
 from tests.support import PROJECT, new_conversation, register
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +120,7 @@ def test_register_refuses_without_credentials(connector):
 def test_the_connector_refuses_to_start_with_an_empty_secret(redis_server, tmp_path, content):
     empty = tmp_path / "jwt_secret_key"
     empty.write_text(content)
-    env = {**service_env(redis_server, empty), "PORT": str(free_port())}
+    env = {**service_env(redis_server.port, empty, PROJECT), "PORT": str(free_port())}
 
     result = subprocess.run(UI_CONNECTOR_COMMAND, cwd=REPO_ROOT, env={**_path_env(), **env},
                             capture_output=True, text=True, timeout=60)
@@ -130,7 +130,7 @@ def test_the_connector_refuses_to_start_with_an_empty_secret(redis_server, tmp_p
 
 
 def test_the_connector_refuses_to_start_without_a_secret(redis_server, tmp_path):
-    env = {**service_env(redis_server, tmp_path / "absent"), "PORT": str(free_port())}
+    env = {**service_env(redis_server.port, tmp_path / "absent", PROJECT), "PORT": str(free_port())}
     result = subprocess.run(UI_CONNECTOR_COMMAND, cwd=REPO_ROOT, env={**_path_env(), **env},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
