@@ -10,7 +10,8 @@ from devstack.stack import LocalStack
 
 def main() -> int:
     stack = LocalStack()
-    print("Starting the local stack (Redis, interceptor, UI connector)...", flush=True)
+    print("Starting the local stack: Redis, Pub/Sub emulator (where installed), Dialogflow emulator, "
+          "interceptor, UI connector...", flush=True)
     stack.start()
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -19,6 +20,8 @@ def main() -> int:
   Agent desktop page  {stack.url('ui-connector')}/
   UI connector        {stack.url('ui-connector')}   (Socket.IO, /register, Dialogflow proxy)
   Interceptor         {stack.url('interceptor')}   (Pub/Sub push endpoints)
+  Dialogflow emulator {stack.url('dialogflow-emulator')}   (feedback received: /emulator/feedback)
+  Notifications       {stack.notification_path}
   Redis               127.0.0.1:{stack.redis.port}
   Project             {stack.project}
   Logs                {stack.state_dir}/

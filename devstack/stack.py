@@ -1,13 +1,21 @@
 """The whole product on one machine, with no Google Cloud account: what `make dev` runs and what the
-end-to-end and browser tests drive."""
+end-to-end and browser tests drive.
+
+Redis, the interceptor, the Dialogflow emulator and the UI connector (proxying to the emulator).
+Notifications travel as in production, through the Pub/Sub emulator's push subscriptions, when
+the Google Cloud CLI's emulator is installed; otherwise the Dialogflow emulator pushes them to the
+interceptor directly, in the same envelope.
+"""
 from __future__ import annotations
 
 import secrets
 from pathlib import Path
 
-from devstack.processes import INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, RedisServer, Service
+from devstack.processes import BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, RedisServer, Service
+from devstack.pubsub_emulator import PubSubEmulator, find_emulator, wire_interceptor
 
 LOCAL_PROJECT = "aa-local"
+DIALOGFLOW_EMULATOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:devstack.dialogflow_emulator.gunicorn_conf"]
 
 
 def service_env(redis_port: int, jwt_secret_path: Path | str, project: str) -> dict[str, str]:
@@ -24,19 +32,26 @@ def service_env(redis_port: int, jwt_secret_path: Path | str, project: str) -> d
 
 
 class LocalStack:
-    def __init__(self, state_dir: Path | str = REPO_ROOT / ".devstack", project: str = LOCAL_PROJECT):
+    """``use_pubsub_emulator``: None uses it where installed, True requires it, False never uses it."""
+
+    def __init__(self, state_dir: Path | str = REPO_ROOT / ".devstack", project: str = LOCAL_PROJECT,
+                 use_pubsub_emulator: bool | None = None):
         self.state_dir = Path(state_dir)
         self.project = project
+        self.use_pubsub_emulator = find_emulator() is not None if use_pubsub_emulator is None else use_pubsub_emulator
         self.redis: RedisServer | None = None
+        self.pubsub: PubSubEmulator | None = None
         self.services: dict[str, Service] = {}
 
     def start(self) -> "LocalStack":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.redis = RedisServer().start()
-            env = self._service_env()
-            self._start("interceptor", INTERCEPTOR_COMMAND, env)
-            self._start("ui-connector", UI_CONNECTOR_COMMAND, env)
+            env = service_env(self.redis.port, self._jwt_secret(), self.project)
+            interceptor = self._start("interceptor", INTERCEPTOR_COMMAND, env)
+            self._start("dialogflow-emulator", DIALOGFLOW_EMULATOR_COMMAND, self._notification_route(interceptor))
+            self._start("ui-connector", UI_CONNECTOR_COMMAND, {
+                **env, "DIALOGFLOW_API_ENDPOINT": self.url("dialogflow-emulator"), "DIALOGFLOW_AUTH": "none"})
         except BaseException:
             self.stop()
             raise
@@ -46,6 +61,9 @@ class LocalStack:
         for service in reversed(list(self.services.values())):
             service.stop()
         self.services.clear()
+        if self.pubsub:
+            self.pubsub.stop()
+            self.pubsub = None
         if self.redis:
             self.redis.remove()
             self.redis = None
@@ -53,13 +71,27 @@ class LocalStack:
     def url(self, name: str) -> str:
         return self.services[name].url
 
+    @property
+    def notification_path(self) -> str:
+        if self.pubsub:
+            return f"Pub/Sub emulator {self.pubsub.host_port}, push subscriptions to the interceptor"
+        return "direct push from the Dialogflow emulator to the interceptor (no Pub/Sub emulator installed)"
+
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> Service:
         self.services[name] = Service(name, command, env, self.state_dir).start()
         return self.services[name]
 
-    def _service_env(self) -> dict[str, str]:
+    def _notification_route(self, interceptor: Service) -> dict[str, str]:
+        """Where the Dialogflow emulator sends notifications."""
+        if not self.use_pubsub_emulator:
+            return {"INTERCEPTOR_URL": interceptor.url}
+        self.pubsub = PubSubEmulator(log_path=self.state_dir / "pubsub-emulator.log").start()
+        wire_interceptor(self.pubsub.admin(), self.project, interceptor.url)
+        return {"PUBSUB_EMULATOR_HOST": self.pubsub.host_port, "PUBSUB_PROJECT_ID": self.project}
+
+    def _jwt_secret(self) -> Path:
         secret = self.state_dir / "jwt_secret_key"
         if not secret.exists():
             secret.write_text(secrets.token_urlsafe(48))
             secret.chmod(0o600)
-        return service_env(self.redis.port, secret, self.project)
+        return secret
