@@ -1,0 +1,207 @@
+# shellcheck shell=bash
+# Configuration: environment variables, then deploy/.env (or $DEPLOY_ENV_FILE), then the
+# tutorial's recommended defaults. deploy/env.sample documents every variable listed here.
+
+# Every variable the scripts read, in the order the configuration summary shows them.
+CONFIG_VARS=(
+  GCP_PROJECT_ID SERVICE_REGION ADMIN_ACCOUNT
+  CONNECTOR_SERVICE_ACCOUNT_ID INTERCEPTOR_SERVICE_ACCOUNT_ID
+  CONNECTOR_SERVICE_ACCOUNT INTERCEPTOR_SERVICE_ACCOUNT
+  JWT_SECRET_NAME
+  VPC_CONNECTOR_NAME VPC_NETWORK REDIS_IP_RANGE
+  REDIS_INSTANCE_ID REDIS_SIZE_GB REDIS_TIER REDIS_HOST REDIS_PORT
+  ARTIFACT_REPOSITORY IMAGE_TAG
+  CONNECTOR_SERVICE_NAME CONNECTOR_IMAGE_NAME
+  GUNICORN_WORKER_CONNECTIONS CONNECTOR_MIN_INSTANCES
+  INTERCEPTOR_SERVICE_NAME INTERCEPTOR_IMAGE_NAME INTERCEPTOR_THREADS INTERCEPTOR_SERVICE_URL
+  LOGGING_FILE
+  PUBSUB_INVOKER_SERVICE_ACCOUNT_ID
+  SUGGESTION_TOPIC_ID NEW_MESSAGE_TOPIC_ID LIFECYCLE_TOPIC_ID RECOGNITION_TOPIC_ID
+  SUBSCRIPTION_SUFFIX DEAD_LETTER_TOPIC_ID DEAD_LETTER_SUBSCRIPTION
+  PUSH_ACK_DEADLINE_SECONDS PUSH_MIN_RETRY_DELAY PUSH_MAX_RETRY_DELAY PUSH_MAX_DELIVERY_ATTEMPTS
+)
+
+# Optional UI connector settings (see ui_connector/config.py), passed to the service only when set.
+CONNECTOR_PASSTHROUGH_VARS=(
+  AUTH_OPTION APP_AUTH_OPTION
+  SALESFORCE_DOMAIN SALESFORCE_ORGANIZATION_ID GENESYS_CLOUD_ENVIRONMENT
+  TWILIO_FLEX_ENVIRONMENT TWILIO_ACCOUNT_SID TWILIO_API_BASE_URL
+  OIDC_ISSUER OIDC_AUDIENCE OIDC_JWKS_URL
+  CORS_ALLOWED_ORIGINS JWT_ISSUER JWT_AUDIENCE JWT_LIFETIME_MINUTES
+  TRUSTED_PROXY_HOPS DIALOGFLOW_TIMEOUT_SECONDS
+)
+# Optional settings both services read, passed only when set.
+SHARED_PASSTHROUGH_VARS=(LOG_LEVEL EVENT_RETENTION_SECONDS EVENT_STREAM_MAXLEN)
+
+REQUIRED_APIS=(
+  run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com
+  secretmanager.googleapis.com redis.googleapis.com vpcaccess.googleapis.com
+  pubsub.googleapis.com dialogflow.googleapis.com compute.googleapis.com iam.googleapis.com
+)
+
+# Where Cloud Run mounts the JWT secret; the UI connector reads it from JWT_SECRET_KEY_PATH.
+JWT_SECRET_MOUNT_PATH=/secret/jwt_secret_key
+
+# Source deploy/.env without letting it override what the caller exported (and did not leave empty).
+load_env_file() {
+  local file=${DEPLOY_ENV_FILE:-$DEPLOY_DIR/.env} name
+  [[ -f $file ]] || return 0
+  local -A exported=()
+  for name in "${CONFIG_VARS[@]}" "${CONNECTOR_PASSTHROUGH_VARS[@]}" "${SHARED_PASSTHROUGH_VARS[@]}"; do
+    if [[ -n ${!name:-} ]]; then exported[$name]=${!name}; fi
+  done
+  set -a
+  # shellcheck source=/dev/null
+  source "$file"
+  set +a
+  for name in "${!exported[@]}"; do
+    printf -v "$name" '%s' "${exported[$name]}"
+  done
+  CONFIG_SOURCE=$file
+}
+
+apply_defaults() {
+  : "${GCP_PROJECT_ID:=}"
+  : "${SERVICE_REGION:=us-central1}"
+  : "${ADMIN_ACCOUNT:=}"
+  : "${CONNECTOR_SERVICE_ACCOUNT_ID:=aa-ui-connector}"
+  : "${INTERCEPTOR_SERVICE_ACCOUNT_ID:=aa-pubsub-interceptor}"
+  : "${CONNECTOR_SERVICE_ACCOUNT:=${CONNECTOR_SERVICE_ACCOUNT_ID}@${GCP_PROJECT_ID}.iam.gserviceaccount.com}"
+  : "${INTERCEPTOR_SERVICE_ACCOUNT:=${INTERCEPTOR_SERVICE_ACCOUNT_ID}@${GCP_PROJECT_ID}.iam.gserviceaccount.com}"
+  : "${JWT_SECRET_NAME:=aa-integration-jwt-secret}"
+  : "${VPC_CONNECTOR_NAME:=aa-integration-vpc}"
+  : "${VPC_NETWORK:=default}"
+  : "${REDIS_IP_RANGE:=10.8.0.0/28}"
+  : "${REDIS_INSTANCE_ID:=aa-integration-redis}"
+  : "${REDIS_SIZE_GB:=5}"
+  : "${REDIS_TIER:=basic}"
+  : "${REDIS_HOST:=}"
+  : "${REDIS_PORT:=}"
+  : "${ARTIFACT_REPOSITORY:=aa-integration}"
+  : "${IMAGE_TAG:=$(date -u +%Y%m%d-%H%M%S)}"
+  : "${CONNECTOR_SERVICE_NAME:=ui-connector}"
+  : "${CONNECTOR_IMAGE_NAME:=${CONNECTOR_SERVICE_NAME}}"
+  : "${GUNICORN_WORKER_CONNECTIONS:=1000}"
+  : "${CONNECTOR_MIN_INSTANCES:=1}"
+  : "${INTERCEPTOR_SERVICE_NAME:=cloud-pubsub-interceptor}"
+  : "${INTERCEPTOR_IMAGE_NAME:=${INTERCEPTOR_SERVICE_NAME}}"
+  : "${INTERCEPTOR_THREADS:=16}"
+  : "${INTERCEPTOR_SERVICE_URL:=}"
+  : "${LOGGING_FILE:=}"
+  : "${PUBSUB_INVOKER_SERVICE_ACCOUNT_ID:=cloud-run-pubsub-invoker}"
+  : "${SUGGESTION_TOPIC_ID:=aa-new-suggestion}"
+  : "${NEW_MESSAGE_TOPIC_ID:=aa-new-message}"
+  : "${LIFECYCLE_TOPIC_ID:=aa-conversation-lifecycle}"
+  : "${RECOGNITION_TOPIC_ID:=aa-new-recognition-result}"
+  : "${SUBSCRIPTION_SUFFIX:=-interceptor}"
+  : "${DEAD_LETTER_TOPIC_ID:=aa-interceptor-dead-letter}"
+  : "${DEAD_LETTER_SUBSCRIPTION:=${DEAD_LETTER_TOPIC_ID}-hold}"
+  : "${PUSH_ACK_DEADLINE_SECONDS:=60}"
+  : "${PUSH_MIN_RETRY_DELAY:=10s}"
+  : "${PUSH_MAX_RETRY_DELAY:=600s}"
+  : "${PUSH_MAX_DELIVERY_ATTEMPTS:=10}"
+}
+
+load_config() {
+  CONFIG_SOURCE="environment"
+  load_env_file
+  apply_defaults
+  PUBSUB_INVOKER_SERVICE_ACCOUNT="${PUBSUB_INVOKER_SERVICE_ACCOUNT_ID}@${GCP_PROJECT_ID}.iam.gserviceaccount.com"
+  # One topic per kind of Dialogflow notification, pushed to the interceptor route of that kind.
+  PUSH_TOPICS=("$SUGGESTION_TOPIC_ID" "$NEW_MESSAGE_TOPIC_ID" "$LIFECYCLE_TOPIC_ID" "$RECOGNITION_TOPIC_ID")
+  PUSH_ROUTES=(human-agent-assistant-event new-message-event conversation-lifecycle-event
+    new-recognition-result-notification-event)
+}
+
+subscription_for() { printf '%s%s' "$1" "$SUBSCRIPTION_SUFFIX"; }
+
+image_ref() {
+  # Tutorial fix: gcr.io (Container Registry) is shut down; images go to Artifact Registry.
+  printf '%s-docker.pkg.dev/%s/%s/%s:%s' \
+    "$SERVICE_REGION" "$GCP_PROJECT_ID" "$ARTIFACT_REPOSITORY" "$1" "$IMAGE_TAG"
+}
+
+# --- validation: every problem is reported at once, before anything is touched ---
+
+CONFIG_PROBLEMS=()
+problem() { CONFIG_PROBLEMS+=("$1"); }
+
+expect_match() { # NAME REGEX WHAT
+  local value=${!1}
+  [[ $value =~ $2 ]] || problem "$1 must be $3, got '${value}'"
+}
+
+expect_int() { # NAME MIN MAX
+  local value=${!1}
+  if [[ ! $value =~ ^[0-9]{1,6}$ ]] || ((10#$value < $2 || 10#$value > $3)); then
+    problem "$1 must be a whole number from $2 to $3, got '${value}'"
+  fi
+}
+
+validate_config() {
+  CONFIG_PROBLEMS=()
+  validate_location
+  validate_names
+  validate_numbers
+  if [[ ${AUTH_OPTION:-} == Skip ]]; then
+    problem "AUTH_OPTION=Skip gives a token to anyone who asks; it is for local development only"
+  fi
+  if ((${#CONFIG_PROBLEMS[@]})); then
+    printf 'ERROR: configuration problem: %s\n' "${CONFIG_PROBLEMS[@]}" >&2
+    exit 2
+  fi
+}
+
+validate_location() {
+  if [[ -z $GCP_PROJECT_ID ]]; then
+    problem "GCP_PROJECT_ID must be set (the project that hosts the services), e.g. in deploy/.env"
+  else
+    expect_match GCP_PROJECT_ID '^[a-z][-a-z0-9]{4,28}[a-z0-9]$' "a Google Cloud project ID"
+  fi
+  expect_match SERVICE_REGION '^[a-z]+-[a-z]+[0-9]+$' "a region such as us-central1"
+  expect_match REDIS_IP_RANGE '^[0-9]{1,3}(\.[0-9]{1,3}){3}/28$' "an unused /28 range such as 10.8.0.0/28"
+}
+
+validate_names() {
+  local name
+  for name in CONNECTOR_SERVICE_ACCOUNT_ID INTERCEPTOR_SERVICE_ACCOUNT_ID PUBSUB_INVOKER_SERVICE_ACCOUNT_ID; do
+    expect_match "$name" '^[a-z][-a-z0-9]{4,28}[a-z0-9]$' "a service account ID (6-30 lowercase letters, digits, hyphens)"
+  done
+  for name in CONNECTOR_SERVICE_ACCOUNT INTERCEPTOR_SERVICE_ACCOUNT; do
+    expect_match "$name" '^[^@[:space:]]+@[^@[:space:]]+\.gserviceaccount\.com$' "a service account email"
+  done
+  for name in CONNECTOR_SERVICE_NAME INTERCEPTOR_SERVICE_NAME VPC_CONNECTOR_NAME REDIS_INSTANCE_ID \
+    ARTIFACT_REPOSITORY CONNECTOR_IMAGE_NAME INTERCEPTOR_IMAGE_NAME; do
+    expect_match "$name" '^[a-z][-a-z0-9]{0,61}[a-z0-9]$' "lowercase letters, digits and hyphens"
+  done
+  for name in SUGGESTION_TOPIC_ID NEW_MESSAGE_TOPIC_ID LIFECYCLE_TOPIC_ID RECOGNITION_TOPIC_ID \
+    DEAD_LETTER_TOPIC_ID DEAD_LETTER_SUBSCRIPTION; do
+    expect_match "$name" '^[A-Za-z][-A-Za-z0-9_.~+%]{2,200}$' "a Pub/Sub ID (letters, digits, - _ . ~ + %)"
+  done
+  expect_match SUBSCRIPTION_SUFFIX '^[-A-Za-z0-9_.~+%]+$' "a non-empty suffix such as -interceptor"
+  if [[ $(printf '%s\n' "${PUSH_TOPICS[@]}" "$DEAD_LETTER_TOPIC_ID" | sort -u | wc -l) -ne 5 ]]; then
+    problem "the four notification topics and DEAD_LETTER_TOPIC_ID must all differ"
+  fi
+  expect_match REDIS_TIER '^(basic|standard)$' "basic or standard"
+  expect_match IMAGE_TAG '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' "a Docker tag"
+}
+
+validate_numbers() {
+  expect_int REDIS_SIZE_GB 1 300
+  # Cloud Run allows at most 1000 concurrent requests per instance.
+  expect_int GUNICORN_WORKER_CONNECTIONS 1 1000
+  expect_int CONNECTOR_MIN_INSTANCES 0 1000
+  expect_int INTERCEPTOR_THREADS 1 1000
+  expect_int PUSH_ACK_DEADLINE_SECONDS 10 600
+  expect_int PUSH_MAX_DELIVERY_ATTEMPTS 5 100
+  expect_match PUSH_MIN_RETRY_DELAY '^[0-9]+s$' "a duration in seconds such as 10s"
+  expect_match PUSH_MAX_RETRY_DELAY '^[0-9]+s$' "a duration in seconds such as 600s"
+}
+
+show_config() {
+  local name
+  info "  configuration from: $CONFIG_SOURCE (environment variables win over the file)"
+  for name in "${CONFIG_VARS[@]}"; do
+    info "  $(printf '%-34s' "$name") ${!name:-(not set)}"
+  done
+}

@@ -1,0 +1,199 @@
+"""The services' Dockerfiles: what they contain, and their command started as written here.
+
+Docker cannot run in these tests; instead the final stage's COPY set is rebuilt as a directory
+to prove it is enough to import the service, and the CMD runs from the repository root with
+the project's virtualenv first on PATH, as the image runs it from /app.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import REPO_ROOT
+
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+SERVICES = {
+    "cloud_pubsub_interceptor": ["gunicorn", "--config", "python:cloud_pubsub_interceptor.gunicorn_conf"],
+    "ui_connector": ["gunicorn", "--config", "python:ui_connector.gunicorn_conf"],
+}
+PROJECT_PACKAGES = {"aa_common", "cloud_pubsub_interceptor", "ui_connector", "devstack"}
+
+
+def stages(service: str) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's build stages, each a list of (INSTRUCTION, arguments)."""
+    text = re.sub(r"\\\n", " ", (REPO_ROOT / service / "Dockerfile").read_text())
+    result: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, arguments = line.partition(" ")
+        if keyword.upper() == "FROM":
+            result.append([])
+        result[-1].append((keyword.upper(), arguments.strip()))
+    return result
+
+
+def final_stage(service: str) -> list[tuple[str, str]]:
+    return stages(service)[-1]
+
+
+def arguments(stage, keyword: str) -> list[str]:
+    return [args for key, args in stage if key == keyword]
+
+
+def command(service: str) -> list[str]:
+    stage = final_stage(service)
+    assert not arguments(stage, "ENTRYPOINT"), "an ENTRYPOINT would turn CMD into its arguments"
+    return json.loads(arguments(stage, "CMD")[-1])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+# --- contents ---
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_command_is_the_production_gunicorn_command(service):
+    assert command(service) == SERVICES[service]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_final_stage_is_slim_python_without_root(service):
+    stage = final_stage(service)
+    assert arguments(stage, "FROM")[0].split()[0] == "python:3.11-slim"
+    assert arguments(stage, "WORKDIR") == ["/app"]
+    users = arguments(stage, "USER")
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert any("PORT=" in env for env in arguments(stage, "ENV")), "a default PORT for running outside Cloud Run"
+    assert any(re.search(r"\bpip install \.(\s|$)", run) for run in arguments(stage, "RUN"))
+
+
+def test_ui_connector_image_carries_the_socket_io_client():
+    node, python = stages("ui_connector")
+    name = arguments(node, "FROM")[0].split()
+    assert name[0] == "node:20-slim" and name[1].upper() == "AS"
+    install = " ".join(arguments(node, "RUN"))
+    assert "npm ci" in install and "--omit=dev" in install
+    copies = [args.split() for args in arguments(python, "COPY") if args.startswith(f"--from={name[2]}")]
+    assert [copy[1:] for copy in copies] == [
+        [f"{arguments(node, 'WORKDIR')[0]}/node_modules/socket.io-client/dist", "/app/node_modules/socket.io-client/dist"]]
+    assert "socket.io-client" in json.loads((REPO_ROOT / "package.json").read_text())["dependencies"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_copied_files_are_enough_to_load_the_service(service, tmp_path):
+    """Rebuild the image's /app from the final stage's COPY lines; the app must import from it alone."""
+    context = tmp_path / "app"
+    context.mkdir()
+    for args in arguments(final_stage(service), "COPY"):
+        if args.startswith("--from="):
+            continue
+        *sources, destination = args.split()
+        for source in sources:
+            for path in REPO_ROOT.glob(source.rstrip("/")):
+                target = context / (path.name if destination in {"./", "."} else destination)
+                if path.is_dir():
+                    shutil.copytree(path, target, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    shutil.copy(path, target)
+    config_module = SERVICES[service][-1].removeprefix("python:")
+    probe = (
+        "import importlib, json, sys\n"
+        "conf = importlib.import_module(sys.argv[1])\n"
+        "module, _, factory = conf.wsgi_app.partition(':')\n"
+        "assert callable(getattr(importlib.import_module(module), factory.split('(')[0]))\n"
+        f"print(json.dumps({{n: getattr(m, '__file__', None) for n, m in sys.modules.items() "
+        f"if n.split('.')[0] in {sorted(PROJECT_PACKAGES)!r}}}))\n"
+    )
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", probe, config_module], cwd=context,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(context), "LANG": "C.UTF-8"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    assert config_module in loaded
+    outside = {name: file for name, file in loaded.items() if file and not file.startswith(str(context))}
+    assert not outside, f"the image would lack these (not copied by the Dockerfile): {outside}"
+
+
+# --- the command, started as written ---
+
+@pytest.fixture(scope="module")
+def redis_port():
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.1)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_command_serves_healthz_on_port(service, redis_port, tmp_path):
+    if not (REPO_ROOT / service / "gunicorn_conf.py").exists():
+        pytest.skip(f"{service}/gunicorn_conf.py does not exist yet")
+    port = free_port()
+    secret_file = tmp_path / "jwt_secret_key"
+    secret_file.write_text(secrets.token_urlsafe(48))
+    env = {
+        "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "HOME": str(tmp_path), "LANG": "C.UTF-8",
+        "PORT": str(port), "REDISHOST": "127.0.0.1", "REDISPORT": str(redis_port),
+        "GCP_PROJECT_ID": "test-project", "JWT_SECRET_KEY_PATH": str(secret_file),
+    }
+    argv = command(service)
+    assert Path(shutil.which(argv[0], path=env["PATH"])).parent == VENV_BIN
+    log = tmp_path / "service.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while answers(f"http://127.0.0.1:{port}/healthz") != 200:
+            assert process.poll() is None, f"{service} exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"no 200 from /healthz in 30 s:\n{log.read_text()}"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            status = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert status == 0, f"{service} did not stop cleanly on SIGTERM:\n{log.read_text()}"
