@@ -151,12 +151,12 @@ def test_cloudbuild_config_builds_the_named_dockerfile_from_the_root():
 
 # --- .gcloudignore: what `gcloud builds submit` uploads, as the real CLI computes it ---
 
-def uploaded_files(directory: Path) -> set[str]:
+def uploaded_files(directory: Path, config_dir: Path) -> set[str]:
     gcloud = shutil.which("gcloud")
     if not gcloud:
         pytest.skip("the Google Cloud CLI is not installed")
-    env = {"PATH": os.environ["PATH"], "HOME": str(directory), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
-           "CLOUDSDK_CONFIG": str(directory / ".gcloud-config-for-test")}
+    env = {"PATH": os.environ["PATH"], "HOME": str(config_dir), "CLOUDSDK_CORE_DISABLE_PROMPTS": "1",
+           "CLOUDSDK_CONFIG": str(config_dir)}
     result = subprocess.run([gcloud, "meta", "list-files-for-upload", str(directory)], env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -175,13 +175,13 @@ def test_gcloudignore_keeps_local_files_and_secrets_out_of_the_upload(tmp_path):
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         (tree / name).write_text("x")
     shutil.copy(REPO_ROOT / ".gcloudignore", tree / ".gcloudignore")
-    uploaded = uploaded_files(tree)
+    uploaded = uploaded_files(tree, tmp_path / "gcloud-config")
     assert set(kept) <= uploaded
     assert not uploaded & set(left_out)
 
 
-def test_gcloudignore_uploads_every_file_the_dockerfiles_copy():
-    uploaded = uploaded_files(REPO_ROOT)
+def test_gcloudignore_uploads_every_file_the_dockerfiles_copy(tmp_path):
+    uploaded = uploaded_files(REPO_ROOT, tmp_path / "gcloud-config")
     for dockerfile in ("ui_connector/Dockerfile", "cloud_pubsub_interceptor/Dockerfile"):
         for line in (REPO_ROOT / dockerfile).read_text().splitlines():
             if not line.startswith("COPY ") or "--from=" in line:
