@@ -18,6 +18,7 @@ from aa_common.redis_client import connect_redis
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
 from ui_connector.config import ConnectorConfig
 from ui_connector.conversation_names import ConversationNames, conversation_name_routes
+from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
@@ -50,7 +51,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     secret = load_jwt_secret(config.jwt_secret_key_path, config.jwt_secret_name, config.project_id)
     client = redis_client or connect_redis(config.redis)
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
     app.config["SECRET_KEY"] = secret
     if config.trusted_proxy_hops:
@@ -89,6 +90,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     app.register_blueprint(registration_routes)
     app.register_blueprint(conversation_name_routes)
     app.register_blueprint(dialogflow_proxy_routes)
+    app.register_blueprint(desktop_page_routes)
 
     @app.get("/status")
     def status():

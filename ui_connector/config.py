@@ -91,6 +91,7 @@ class ConnectorConfig:
     dialogflow_api_endpoint: str = ""
     dialogflow_timeout_seconds: float = 30.0
     dialogflow_auth: str = "google"
+    desktop_conversation_profile: str = ""
     trusted_proxy_hops: int = 1
 
     @classmethod
@@ -115,6 +116,7 @@ class ConnectorConfig:
             dialogflow_api_endpoint=env.str("DIALOGFLOW_API_ENDPOINT").rstrip("/"),
             dialogflow_timeout_seconds=env.float("DIALOGFLOW_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             dialogflow_auth=_dialogflow_auth(env),
+            desktop_conversation_profile=env.str("DESKTOP_CONVERSATION_PROFILE"),
             trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 1),
         )
 

@@ -1,0 +1,36 @@
+"""The agent desktop page at ``/``: a working desktop for trying the stack, and the page the
+browser tests drive. It registers, connects over Socket.IO and calls Dialogflow through the
+proxy like any desktop would. The Socket.IO client comes from npm (``make install`` locally,
+the image's build stage in production), never from a copy in this repository."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, send_from_directory
+
+desktop_page_routes = Blueprint("desktop_page", __name__, static_folder="static", static_url_path="/static",
+                                template_folder="templates")
+SOCKETIO_CLIENT_FILES = {"socket.io.min.js", "socket.io.min.js.map"}
+
+
+def socketio_client_dir() -> Path:
+    default = Path.cwd() / "node_modules" / "socket.io-client" / "dist"
+    return Path(os.environ.get("SOCKETIO_CLIENT_DIR") or default)
+
+
+@desktop_page_routes.get("/")
+def desktop():
+    config = current_app.extensions["ui_connector"].config
+    return render_template("desktop.html", project_id=config.project_id,
+                           conversation_profile=config.desktop_conversation_profile)
+
+
+@desktop_page_routes.get("/vendor/<name>")
+def socketio_client(name: str):
+    if name not in SOCKETIO_CLIENT_FILES:
+        abort(404)
+    directory = socketio_client_dir()
+    if not (directory / name).is_file():
+        abort(404, description="socket.io-client is not installed; run `make install` (npm install)")
+    return send_from_directory(directory, name, max_age=3600)
