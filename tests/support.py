@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 import socketio
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "events"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 PROJECT = "my-proj"
 _message_ids = itertools.count(int(time.time() * 1000))
 
