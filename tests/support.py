@@ -9,6 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
+import engineio
 import requests
 import socketio
 
@@ -67,13 +68,30 @@ def register(connector_url: str, user: str = "agent-1") -> str:
     return response.json()["token"]
 
 
+class InOrderEngineIOClient(engineio.Client):
+    """Handles each packet on the read loop, in arrival order, as browsers and Node do.
+
+    The stock client runs every message handler in a thread of its own, so two events can be
+    recorded in the opposite order they arrived in, which would make order assertions flaky.
+    """
+
+    def _trigger_event(self, event, *args, **kwargs):
+        kwargs.pop("run_async", None)
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    def _engineio_client_class(self):
+        return InOrderEngineIOClient
+
+
 class Desktop:
     """An agent desktop: a python-socketio client over a real WebSocket that records every event."""
 
     def __init__(self, connector_url: str, token: str):
         self.events: list[tuple[str, dict]] = []
         self._changed = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
+        self.client = InOrderClient(reconnection=False)
         self.client.on("*", self._record)
         self.client.connect(connector_url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
 
