@@ -54,7 +54,7 @@ def install_error_handlers(app: Flask) -> None:
 
 
 def health_blueprint(check_ready: Callable[[], None]) -> Blueprint:
-    """``/healthz``: the process answers. ``/readyz``: ``check_ready`` (Redis reachable) passes."""
+    """``/healthz``: the process answers. ``/readyz``: ``check_ready`` (Redis reachable, ...) passes."""
     blueprint = Blueprint("health", __name__)
 
     @blueprint.get("/healthz")
@@ -66,8 +66,8 @@ def health_blueprint(check_ready: Callable[[], None]) -> Blueprint:
         try:
             check_ready()
         except Exception as error:  # readiness reports any dependency failure, whatever its type
-            log.warning("not ready", extra={"reason": type(error).__name__})
-            return json_error(503, "not ready: Redis is unreachable")
+            log.warning("not ready: %s", error, extra={"reason": type(error).__name__})
+            return json_error(503, "not ready: a dependency is unavailable; see the service logs")
         return jsonify(status="ready")
 
     return blueprint

@@ -27,7 +27,7 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
     """App factory: ``gunicorn 'cloud_pubsub_interceptor.app:create_app()'`` reads the environment."""
     env = Env()
     if config is None:
-        configure_logging(env)
+        configure_logging(env, env.str("GCP_PROJECT_ID"))
         config = InterceptorConfig.from_env(env)
     client = redis_client or connect_redis(config.redis)
 

@@ -22,7 +22,7 @@ from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
-from ui_connector.registration import FailedRegistrations, registration_routes
+from ui_connector.registration import RegistrationAttempts, registration_routes
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
 from ui_connector.websocket_writes import WholeFrameWrites
@@ -34,7 +34,7 @@ class ConnectorServices:
     tokens: TokenService
     user_check: Callable[[str], bool]
     app_check: Callable[[object], bool]
-    failed_registrations: FailedRegistrations
+    registration_attempts: RegistrationAttempts
     conversation_names: ConversationNames
     fanout: ConversationFanout
     socketio: SocketIO
@@ -46,7 +46,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     """App factory: ``gunicorn 'ui_connector.app:create_app()'`` reads the environment."""
     if config is None:
         env = Env()
-        configure_logging(env)
+        configure_logging(env, env.str("GCP_PROJECT_ID"))
         config = ConnectorConfig.from_env(env)
     secret = load_jwt_secret(config.jwt_secret_key_path, config.jwt_secret_name, config.project_id)
     client = redis_client or connect_redis(config.redis)
@@ -76,7 +76,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         tokens=tokens,
         user_check=user_check(config.auth, checks),
         app_check=app_check(config.auth, checks),
-        failed_registrations=FailedRegistrations(client, config.register_failures_per_minute),
+        registration_attempts=RegistrationAttempts(client, config.register_failures_per_minute),
         conversation_names=ConversationNames(client, secret, config.conversation_name_ttl_seconds),
         fanout=fanout,
         socketio=socketio,
@@ -86,7 +86,12 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     socketio.on_namespace(DesktopNamespace(tokens, fanout, config.project_id))
 
     install_error_handlers(app)
-    app.register_blueprint(health_blueprint(client.ping))
+
+    def check_ready() -> None:
+        client.ping()
+        fanout.check_listener()
+
+    app.register_blueprint(health_blueprint(check_ready))
     app.register_blueprint(registration_routes)
     app.register_blueprint(conversation_name_routes)
     app.register_blueprint(dialogflow_proxy_routes)

@@ -1,22 +1,26 @@
 """Delivering each conversation's events to the desktops on this instance that joined it.
 
 One Redis Pub/Sub connection per instance, subscribed only to the channels of
-conversations that have a viewer here (subscribe on the first local join,
-unsubscribe on the last leave). Every event is also in the conversation's stream,
+conversations that have a viewer here (subscribed on the first local join,
+unsubscribed on the last leave). Every event is also in the conversation's stream,
 so a viewer that joins late, resumes with ``lastEventId`` or was cut off by a Redis
 reconnect catches up from the stream; a per-viewer cursor (the last event id it
 was sent) makes sure nothing reaches it twice.
 
-Concurrency: this runs under gevent, on one OS thread. Greenlets only switch at
-Redis calls and socket writes, and the viewer flags below are read and written
-between those points, which is what keeps catch-up and live delivery from
-overlapping for a viewer.
+Concurrency: this runs under gevent, on one OS thread. Only the listener greenlet
+touches the Pub/Sub connection: joins and leaves change the wanted set, and the
+listener reconciles the connection's subscriptions with it on every turn, so a
+subscribe or unsubscribe that failed during an outage is simply retried.
+Greenlets switch only at Redis calls and socket writes, and the viewer flags below
+are read and written between those points, which keeps catch-up and live delivery
+from overlapping for a viewer.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,7 +44,10 @@ Sleep = Callable[[float], None]
 START_OF_STREAM = "0-0"
 REPLAY_BATCH = 500
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+LISTEN_TICK_SECONDS = 0.05  # how soon the listener notices a new join or leave
 MAX_BACKOFF_SECONDS = 5.0
+CONCURRENT_CATCH_UPS = 16  # stream reads at once, so a reconnect with many viewers cannot drain the pool
+STALE_LISTENER_SECONDS = 30.0
 
 
 @dataclass
@@ -48,7 +55,7 @@ class Viewer:
     """One desktop's view of one conversation."""
 
     cursor: str = START_OF_STREAM
-    catching_up: bool = False
+    catching_up: bool = True
     missed_live: bool = False
 
     def is_new(self, event_id: str) -> bool:
@@ -61,6 +68,10 @@ class Subscription:
     viewers: dict[str, Viewer] = field(default_factory=dict)
 
 
+class ListenerUnhealthy(RuntimeError):
+    """The Pub/Sub listener has stopped turning: live events are not being delivered."""
+
+
 class ConversationFanout:
     def __init__(self, store: EventStore, pubsub_client: redis.Redis, emit: Emit, spawn: Spawn, sleep: Sleep):
         self._store = store
@@ -69,30 +80,37 @@ class ConversationFanout:
         self._spawn = spawn
         self._sleep = sleep
         self._subscriptions: dict[str, Subscription] = {}
+        self._catch_up_slots = threading.BoundedSemaphore(CONCURRENT_CATCH_UPS)
         self._listener = None
+        self._last_turn = time.monotonic()
 
     def watching(self) -> dict[str, int]:
         """Viewers per conversation on this instance."""
         return {conversation: len(sub.viewers) for conversation, sub in self._subscriptions.items()}
 
+    def check_listener(self) -> None:
+        """For readiness: raise if the listener has not turned for a while."""
+        if self._listener is not None and time.monotonic() - self._last_turn > STALE_LISTENER_SECONDS:
+            raise ListenerUnhealthy("the Redis Pub/Sub listener is stuck")
+
     def join(self, sid: str, conversation: str, last_event_id: str | None) -> None:
         """Start sending ``conversation`` to ``sid``: first what it missed, then live.
 
-        Raises redis.RedisError (or TimeoutError) when Redis cannot confirm the subscription.
+        Raises TimeoutError when Redis does not confirm the subscription in time.
         """
-        subscription = self._subscriptions.get(conversation)
-        if subscription and sid in subscription.viewers:
+        subscription = self._subscriptions.setdefault(conversation, Subscription())
+        if sid in subscription.viewers:
             return
-        if subscription is None:
-            subscription = self._subscribe(conversation)
-        viewer = Viewer(cursor=last_event_id or START_OF_STREAM, catching_up=True)
+        viewer = Viewer(cursor=last_event_id or START_OF_STREAM)
         subscription.viewers[sid] = viewer
-        try:
-            self._wait_confirmed(conversation, subscription)
-        except (redis.RedisError, TimeoutError):
+        self._ensure_listener()
+        # Reading the stream before Redis confirms the subscription could miss an event
+        # published in between: it would be in neither the read nor the channel.
+        if not subscription.confirmed.wait(SUBSCRIBE_TIMEOUT_SECONDS):
             self.leave(sid, conversation)
-            raise
-        self._spawn(self._catch_up, sid, conversation, viewer)
+            raise TimeoutError(f"Redis did not confirm the subscription to {conversation}")
+        if self._is_current(sid, conversation, viewer):
+            self._spawn(self._catch_up, sid, conversation, viewer)
 
     def leave(self, sid: str, conversation: str) -> None:
         subscription = self._subscriptions.get(conversation)
@@ -100,40 +118,28 @@ class ConversationFanout:
             return
         if not subscription.viewers:
             del self._subscriptions[conversation]
-            try:
-                self._pubsub.unsubscribe(channel_name(conversation))
-            except redis.RedisError:
-                log.warning("unsubscribe failed; the reconnect will not resubscribe it",
-                            extra={"conversation": conversation})
 
     def leave_all(self, sid: str) -> None:
         for conversation in [c for c, sub in self._subscriptions.items() if sid in sub.viewers]:
             self.leave(sid, conversation)
 
-    def _subscribe(self, conversation: str) -> Subscription:
-        subscription = Subscription()
-        self._subscriptions[conversation] = subscription
-        try:
-            self._pubsub.subscribe(channel_name(conversation))
-        except redis.RedisError:
-            del self._subscriptions[conversation]
-            raise
+    def _ensure_listener(self) -> None:
         if self._listener is None:
+            self._last_turn = time.monotonic()
             self._listener = self._spawn(self._listen)
-        return subscription
 
-    def _wait_confirmed(self, conversation: str, subscription: Subscription) -> None:
-        # Reading the stream before Redis confirms the subscription could miss an
-        # event published in between: it would be in neither the read nor the channel.
-        if not subscription.confirmed.wait(SUBSCRIBE_TIMEOUT_SECONDS):
-            raise TimeoutError(f"Redis did not confirm the subscription to {conversation}")
+    def _is_current(self, sid: str, conversation: str, viewer: Viewer) -> bool:
+        subscription = self._subscriptions.get(conversation)
+        return subscription is not None and subscription.viewers.get(sid) is viewer
+
+    # -- catching a viewer up from the stream ------------------------------------------
 
     def _catch_up(self, sid: str, conversation: str, viewer: Viewer) -> None:
         """Send the viewer every stored event after its cursor, retrying until Redis answers."""
         backoff = 0.1
         while self._is_current(sid, conversation, viewer):
             try:
-                self._read_until_caught_up(sid, viewer, conversation)
+                self._read_until_caught_up(sid, conversation, viewer)
                 return
             except redis.RedisError as error:
                 log.warning("catch-up failed; retrying", extra={"conversation": conversation,
@@ -141,23 +147,22 @@ class ConversationFanout:
                 self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    def _read_until_caught_up(self, sid: str, viewer: Viewer, conversation: str) -> None:
-        while True:
+    def _read_until_caught_up(self, sid: str, conversation: str, viewer: Viewer) -> None:
+        while self._is_current(sid, conversation, viewer):
             viewer.missed_live = False
-            while True:
-                batch = self._store.read_after(conversation, viewer.cursor, REPLAY_BATCH)
-                for stored in batch:
-                    self._deliver(sid, viewer, stored)
-                if len(batch) < REPLAY_BATCH:
-                    break
-            # A live event that arrived while reading is in the stream too: read again.
-            if not viewer.missed_live:
+            batch = self._read_batch(conversation, viewer.cursor)
+            for stored in batch:
+                if not self._is_current(sid, conversation, viewer):
+                    return
+                self._deliver(sid, viewer, stored)
+            # A live event that arrived while reading is in the stream too: read on.
+            if len(batch) < REPLAY_BATCH and not viewer.missed_live:
                 viewer.catching_up = False
                 return
 
-    def _is_current(self, sid: str, conversation: str, viewer: Viewer) -> bool:
-        subscription = self._subscriptions.get(conversation)
-        return subscription is not None and subscription.viewers.get(sid) is viewer
+    def _read_batch(self, conversation: str, after: str) -> list[StoredEvent]:
+        with self._catch_up_slots:
+            return self._store.read_after(conversation, after, REPLAY_BATCH)
 
     def _deliver(self, sid: str, viewer: Viewer, stored: StoredEvent, event: dict | None = None) -> None:
         if not viewer.is_new(stored.event_id):
@@ -167,31 +172,42 @@ class ConversationFanout:
         event["event_id"] = stored.event_id
         self._emit(event["data_type"], event, sid)
 
+    # -- the listener: the only user of the Pub/Sub connection -----------------------------
+
     def _listen(self) -> None:
         backoff = 0.1
         while True:
+            self._last_turn = time.monotonic()
             try:
-                message = self._pubsub.get_message(timeout=1.0)
+                self._reconcile_subscriptions()
+                message = self._pubsub.get_message(timeout=LISTEN_TICK_SECONDS)
+                if message is not None:
+                    self._handle(message)
                 backoff = 0.1
             except redis.RedisError as error:
                 log.warning("Redis Pub/Sub connection lost; reconnecting", extra={"error": type(error).__name__})
                 self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            if message is None:
-                continue
-            try:
-                self._handle(message)
-            except Exception:  # one bad message must not stop delivery for every conversation
-                log.exception("could not deliver a Redis Pub/Sub message")
+            except Exception:  # never let one bad turn stop delivery for every conversation
+                log.exception("Redis Pub/Sub listener error; starting over on a fresh connection")
+                self._pubsub.reset()
+                self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _reconcile_subscriptions(self) -> None:
+        wanted = {channel_name(conversation) for conversation in self._subscriptions}
+        subscribed = set(self._pubsub.channels) - set(self._pubsub.pending_unsubscribe_channels)
+        if wanted - subscribed:
+            self._pubsub.subscribe(*(wanted - subscribed))
+        if subscribed - wanted:
+            self._pubsub.unsubscribe(*(subscribed - wanted))
 
     def _handle(self, message: dict) -> None:
-        conversation = conversation_of_channel(message["channel"])
-        subscription = self._subscriptions.get(conversation)
+        subscription = self._subscriptions.get(conversation_of_channel(message["channel"]))
         if subscription is None:
             return
         if message["type"] == "subscribe":
-            self._on_subscribed(conversation, subscription)
+            self._on_subscribed(conversation_of_channel(message["channel"]), subscription)
         elif message["type"] == "message":
             self._on_event(subscription, message["data"])
 

@@ -13,42 +13,46 @@ registration_routes = Blueprint("registration", __name__)
 MAX_USER_LENGTH = 256
 
 
-class FailedRegistrations:
-    """Counts failed registrations per client in Redis, so a guesser is slowed on every instance."""
+class RegistrationAttempts:
+    """Counts registrations per client in Redis, so a guesser is slowed on every instance.
+
+    An attempt is counted before the identity provider is asked (so concurrent guesses cannot
+    all slip under the limit) and forgiven when it succeeds, so only failures add up.
+    """
 
     WINDOW_SECONDS = 60
 
-    def __init__(self, client: redis.Redis, limit_per_minute: int):
+    def __init__(self, client: redis.Redis, failures_per_minute: int):
         self._client = client
-        self._limit = limit_per_minute
+        self._limit = failures_per_minute
 
     def _key(self, client_address: str) -> str:
         return f"aa:register-failures:{client_address}"
 
-    def blocked(self, client_address: str) -> bool:
-        count = self._client.get(self._key(client_address))
-        return count is not None and int(count) >= self._limit
+    def admit(self, client_address: str) -> bool:
+        """Count an attempt; False when the client has used up its failures for the window."""
+        pipeline = self._client.pipeline(transaction=True)
+        pipeline.set(self._key(client_address), 0, ex=self.WINDOW_SECONDS, nx=True)
+        pipeline.incr(self._key(client_address))
+        _, attempts = pipeline.execute()
+        return attempts <= self._limit
 
-    def record(self, client_address: str) -> None:
-        key = self._key(client_address)
-        pipeline = self._client.pipeline()
-        pipeline.incr(key)
-        pipeline.expire(key, self.WINDOW_SECONDS, nx=True)
-        pipeline.execute()
+    def succeeded(self, client_address: str) -> None:
+        self._client.decr(self._key(client_address))
 
 
 def _issue_token_if(allowed) -> tuple:
     services = current_app.extensions["ui_connector"]
     client = request.remote_addr or "unknown"
     try:
-        if services.failed_registrations.blocked(client):
+        if not services.registration_attempts.admit(client):
             return json_error(429, "too many failed registrations; retry later",
-                              {"Retry-After": str(FailedRegistrations.WINDOW_SECONDS)})
+                              {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})
         if not allowed():
-            services.failed_registrations.record(client)
             log.info("registration refused", extra={"client": client})
             return json_error(401, "could not authenticate: the credentials were not accepted",
                               {"WWW-Authenticate": "Bearer"})
+        services.registration_attempts.succeeded(client)
     except redis.RedisError:
         return json_error(503, "temporarily unavailable; retry", {"Retry-After": "5"})
     return jsonify(token=services.tokens.issue(_user_from_body())), 200

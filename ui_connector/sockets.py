@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from flask import request, session
 from flask_socketio import Namespace, emit
 
@@ -44,13 +43,21 @@ class DesktopNamespace(Namespace):
     def on_connect(self, auth=None):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            session["claims"] = self._tokens.verify(token)
+            claims = self._tokens.verify(token)
         except InvalidToken as error:
             log.info("Socket.IO connection refused: %s", error)
             emit("unauthenticated", {"reason": str(error)})
             return False
+        session["claims"] = claims
         session["joined"] = set()
+        self.socketio.start_background_task(self._close_when_expired, request.sid, claims["exp"])
         return True
+
+    def _close_when_expired(self, sid: str, expires_at: float) -> None:
+        """No event without a valid JWT: a connection ends when its token does."""
+        self.socketio.sleep(max(0.0, expires_at - time.time()))
+        self.socketio.emit("unauthenticated", {"reason": "token expired"}, to=sid)
+        self.socketio.server.disconnect(sid, namespace=self.namespace)
 
     def on_disconnect(self, reason=None):
         self._fanout.leave_all(request.sid)
@@ -68,12 +75,13 @@ class DesktopNamespace(Namespace):
         joined: set = session["joined"]
         if join.conversation.key not in joined and len(joined) >= MAX_CONVERSATIONS_PER_CONNECTION:
             return False, f"a connection may watch at most {MAX_CONVERSATIONS_PER_CONNECTION} conversations"
+        joined.add(join.conversation.key)  # counted before the join waits on Redis, so bursts cannot pass the cap
         try:
             self._fanout.join(request.sid, join.conversation.key, join.last_event_id)
-        except (redis.RedisError, TimeoutError) as error:
-            log.warning("join failed: Redis unavailable", extra={"error": type(error).__name__})
+        except TimeoutError:
+            joined.discard(join.conversation.key)
+            log.warning("join failed: Redis did not confirm the subscription")
             return False, "event store temporarily unavailable; retry the join"
-        joined.add(join.conversation.key)
         return True, join.conversation.key
 
     def on_leave_conversation(self, message):
@@ -91,6 +99,5 @@ class DesktopNamespace(Namespace):
         if not claims:
             return "unauthenticated"
         if claims["exp"] < time.time():
-            emit("unauthenticated", {"reason": "token expired"})
             return "unauthenticated: token expired; register again and reconnect"
         return None

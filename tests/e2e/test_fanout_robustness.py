@@ -1,0 +1,166 @@
+"""The UI connector's fan-out under churn and outages: found by review, kept by these tests."""
+from __future__ import annotations
+
+import threading
+import time
+
+import jwt
+import pytest
+import redis
+import requests
+import socketio
+
+from aa_common.config import RetentionSettings
+from aa_common.event_store import EventStore, channel_name
+from aa_common.events import Event
+from devstack.processes import RedisServer, wait_until
+from tests.conftest import Stack
+from tests.support import PROJECT, Desktop, event_for, new_conversation, push, register, short_name
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def churn_stack(jwt_secret_file, tmp_path_factory):
+    server = RedisServer(persistent=True).start()
+    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("churn-logs"))
+    yield server, stack.interceptor(), stack.ui_connector()
+    stack.stop()
+    server.remove()
+
+
+def store_events(redis_port: int, conversation: str, count: int) -> None:
+    store = EventStore(redis.Redis(port=redis_port, decode_responses=True), RetentionSettings())
+    text = '{"conversation": "%s"}' % conversation
+    for index in range(count):
+        store.append(Event(short_name(conversation), text, "new-message-event", "t", f"bulk-{index}", "t"))
+
+
+def subscribers(redis_port: int, conversation: str) -> int:
+    client = redis.Redis(port=redis_port, decode_responses=True)
+    return dict(client.pubsub_numsub(channel_name(short_name(conversation))))[channel_name(short_name(conversation))]
+
+
+def test_delivery_survives_joins_and_leaves_during_redis_restarts(churn_stack):
+    server, interceptor, connector = churn_stack
+    watched = new_conversation()
+    watcher = Desktop(connector.url, register(connector.url))
+    watcher.join(watched)
+    tokens = [register(connector.url) for _ in range(8)]
+    stop = threading.Event()
+
+    def churn(token):
+        client = socketio.Client(reconnection=False)
+        client.connect(connector.url, auth={"token": token}, transports=["websocket"])
+        while not stop.is_set():
+            conversation = new_conversation()
+            try:
+                client.call("join-conversation", conversation, timeout=10)
+                client.call("leave-conversation", conversation, timeout=10)
+            except socketio.exceptions.TimeoutError:
+                pass
+        client.disconnect()
+
+    churners = [threading.Thread(target=churn, args=(token,)) for token in tokens]
+    for thread in churners:
+        thread.start()
+    for _ in range(4):
+        server.stop()
+        time.sleep(0.3)
+        server.start()
+        time.sleep(0.5)
+    stop.set()
+    for thread in churners:
+        thread.join(30)
+
+    assert push(interceptor.url, "new-message-event", event_for(watched, "new-message.json"), "after-churn").status_code == 204
+    watcher.wait_for(1, timeout=30)
+    assert watcher.message_ids() == ["after-churn"]
+    fresh = Desktop(connector.url, register(connector.url))
+    assert fresh.join(new_conversation())[0] is True
+    assert requests.get(f"{connector.url}/readyz", timeout=10).status_code == 200
+    for desktop in (watcher, fresh):
+        desktop.close()
+
+
+def test_leaving_stops_the_replay_and_a_rejoin_sends_nothing_twice(churn_stack):
+    server, _, connector = churn_stack
+    conversation = new_conversation()
+    store_events(server.port, conversation, 9000)
+    agent = Desktop(connector.url, register(connector.url))
+
+    agent.join(conversation)
+    agent.leave(conversation)
+    received_before_leave_ack = len(agent.events)
+    assert agent.settle() and len(agent.events) == received_before_leave_ack
+    last = agent.events[-1][1]["event_id"] if agent.events else None
+    agent.join(conversation, last_event_id=last)
+    agent.wait_for(9000, timeout=60)
+
+    event_ids = [payload["event_id"] for _, payload in agent.settle()]
+    assert len(event_ids) == len(set(event_ids)) == 9000
+    agent.close()
+
+
+def test_disconnecting_during_joins_leaves_no_subscription_behind(churn_stack):
+    server, _, connector = churn_stack
+    conversations = [new_conversation() for _ in range(30)]
+    for conversation in conversations:
+        client = socketio.Client(reconnection=False)
+        client.connect(connector.url, auth={"token": register(connector.url)}, transports=["websocket"])
+        client.emit("join-conversation", conversation)
+        client.disconnect()
+
+    wait_until(lambda: requests.get(f"{connector.url}/status", timeout=5).json()["conversations"] == 0, 15,
+               "every conversation to be released")
+    wait_until(lambda: all(subscribers(server.port, c) == 0 for c in conversations), 15,
+               "Redis to show no subscriber left")
+
+
+def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(churn_stack):
+    _, _, connector = churn_stack
+    acks: list = []
+    done = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.connect(connector.url, auth={"token": register(connector.url)}, transports=["websocket"])
+
+    def record(*ack):
+        acks.append(ack)
+        if len(acks) == 120:
+            done.set()
+
+    for _ in range(120):
+        client.emit("join-conversation", new_conversation(), callback=record)
+    assert done.wait(30)
+    assert sum(1 for ok, _ in acks if ok) == 50
+    client.disconnect()
+
+
+def test_the_connection_closes_when_its_token_expires(churn_stack, jwt_secret_file):
+    _, interceptor, connector = churn_stack
+    now = int(time.time())
+    token = jwt.encode({"iss": "aa-ui-connector", "aud": "aa-agent-desktop", "iat": now, "exp": now + 3,
+                        "project": PROJECT}, jwt_secret_file.read_text().strip(), algorithm="HS256")
+    conversation = new_conversation()
+    agent = Desktop(connector.url, token)
+    agent.join(conversation)
+
+    wait_until(lambda: not agent.client.connected, 15, "the server to close the expired connection")
+    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "after-expiry")
+
+    assert [name for name, _ in agent.settle()] == ["unauthenticated"]
+
+
+def test_concurrent_failed_registrations_cannot_pass_the_limit(stack):
+    strict = stack.ui_connector(AUTH_OPTION="", REGISTER_FAILURES_PER_MINUTE="5")
+    results: list[int] = []
+
+    def guess():
+        results.append(requests.post(f"{strict.url}/register", headers={"Authorization": "guess"}, timeout=15).status_code)
+
+    threads = [threading.Thread(target=guess) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(results)) == [401, 429] and results.count(401) == 5
