@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aa_common.config import Env, RedisSettings, RetentionSettings
+from aa_common.config import ConfigError, Env, RedisSettings, RetentionSettings
 
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 
@@ -32,6 +32,9 @@ class InterceptorConfig:
     @classmethod
     def from_env(cls, env: Env | None = None) -> "InterceptorConfig":
         env = env or Env()
+        if env.str("PUSH_SERVICE_ACCOUNT") and not env.str("PUSH_AUDIENCE"):
+            raise ConfigError("PUSH_SERVICE_ACCOUNT is set but PUSH_AUDIENCE is not: push tokens would not be "
+                              "checked at all; set PUSH_AUDIENCE (the push endpoint URL by default)")
         return cls(
             redis=RedisSettings.from_env(env),
             retention=RetentionSettings.from_env(env),

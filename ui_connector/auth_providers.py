@@ -69,9 +69,17 @@ class PlatformChecks:
     def genesys_cloud(self, header: str) -> bool:
         environment = self._settings.genesys_cloud_environment
         base = environment if environment.startswith(("http://", "https://")) else f"https://api.{environment}"
-        url = f"{base}/api/v2/users/me"
-        response = self._get(url, headers={"Authorization": f"Bearer {token_from_header(header)}"})
-        return response is not None and response.status_code == 200
+        response = self._get(f"{base}/api/v2/users/me", params={"expand": "organization"},
+                             headers={"Authorization": f"Bearer {token_from_header(header)}"})
+        if response is None or response.status_code != 200:
+            return False
+        # Any Genesys Cloud organization's user gets a 200: only ours may register.
+        try:
+            organization = response.json().get("organization") or {}
+        except (ValueError, AttributeError):
+            return False
+        organization_id = organization.get("id") if isinstance(organization, dict) else None
+        return isinstance(organization_id, str) and _same(organization_id, self._settings.genesys_cloud_organization_id)
 
     def twilio(self, header: str) -> bool:
         """The Twilio Flex plugin's verify function answers 200 for a valid token."""
@@ -92,7 +100,7 @@ class PlatformChecks:
             jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"],
                        audience=self._settings.oidc_audience, issuer=self._settings.oidc_issuer,
                        options={"require": ["exp", "iss", "aud"]})
-        except (jwt.PyJWTError, requests.RequestException, ValueError) as error:
+        except (jwt.PyJWTError, requests.RequestException, ValueError, KeyError, TypeError) as error:
             log.info("OIDC token refused", extra={"reason": type(error).__name__})
             return False
         return True
@@ -101,7 +109,7 @@ class PlatformChecks:
         if self._oidc_keys is None:
             url = self._settings.oidc_jwks_url or self._discover_jwks_url()
             self._oidc_keys = jwt.PyJWKClient(url, cache_keys=True, lifespan=3600,
-                                              timeout=int(self._settings.timeout_seconds))
+                                              timeout=self._settings.timeout_seconds)
         return self._oidc_keys
 
     def _discover_jwks_url(self) -> str:

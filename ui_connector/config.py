@@ -19,6 +19,7 @@ class AuthSettings:
     salesforce_domain: str = "login.salesforce.com"
     salesforce_organization_id: str = ""
     genesys_cloud_environment: str = "mypurecloud.com"
+    genesys_cloud_organization_id: str = ""
     twilio_flex_environment: str = ""
     twilio_account_sid: str = ""
     twilio_api_base_url: str = "https://api.twilio.com"
@@ -36,6 +37,7 @@ class AuthSettings:
             salesforce_domain=env.str("SALESFORCE_DOMAIN", "login.salesforce.com"),
             salesforce_organization_id=env.str("SALESFORCE_ORGANIZATION_ID"),
             genesys_cloud_environment=env.str("GENESYS_CLOUD_ENVIRONMENT", "mypurecloud.com"),
+            genesys_cloud_organization_id=env.str("GENESYS_CLOUD_ORGANIZATION_ID"),
             twilio_flex_environment=env.str("TWILIO_FLEX_ENVIRONMENT"),
             twilio_account_sid=env.str("TWILIO_ACCOUNT_SID"),
             twilio_api_base_url=env.str("TWILIO_API_BASE_URL", "https://api.twilio.com"),
@@ -59,6 +61,7 @@ class AuthSettings:
         needs = {
             "Salesforce": ("SALESFORCE_ORGANIZATION_ID", self.salesforce_organization_id),
             "SalesforceLWC": ("SALESFORCE_ORGANIZATION_ID", self.salesforce_organization_id),
+            "GenesysCloud": ("GENESYS_CLOUD_ORGANIZATION_ID", self.genesys_cloud_organization_id),
             "Twilio": ("TWILIO_FLEX_ENVIRONMENT", self.twilio_flex_environment),
             "OIDC": ("OIDC_ISSUER and OIDC_AUDIENCE", self.oidc_issuer and self.oidc_audience),
         }

@@ -21,6 +21,7 @@ def test_skip_auth_needs_an_explicit_insecure_opt_in():
 @pytest.mark.parametrize("env,problem", [
     ({"AUTH_OPTION": "Okta"}, "AUTH_OPTION must be one of"),
     ({"AUTH_OPTION": "Salesforce"}, "SALESFORCE_ORGANIZATION_ID"),
+    ({"AUTH_OPTION": "GenesysCloud"}, "GENESYS_CLOUD_ORGANIZATION_ID"),
     ({"AUTH_OPTION": "OIDC", "OIDC_ISSUER": "https://idp"}, "OIDC_ISSUER and OIDC_AUDIENCE"),
     ({"APP_AUTH_OPTION": "Twilio"}, "TWILIO_ACCOUNT_SID"),
     ({"REDISPORT": "six"}, "REDISPORT must be a whole number"),
@@ -53,3 +54,14 @@ def test_an_empty_secret_refuses_to_start(tmp_path, content):
     path.write_text(content)
     with pytest.raises(ConfigError, match="empty"):
         load_jwt_secret(str(path), "", "p")
+
+
+def test_push_service_account_without_audience_is_refused():
+    from cloud_pubsub_interceptor.config import InterceptorConfig
+    with pytest.raises(ConfigError, match="PUSH_AUDIENCE"):
+        InterceptorConfig.from_env(Env({"PUSH_SERVICE_ACCOUNT": "invoker@p.iam.gserviceaccount.com"}))
+
+
+@pytest.mark.parametrize("host,checked", [("10.0.0.3", False), ("redis.internal.example", True)])
+def test_tls_hostname_check_defaults_off_for_ip_addresses(host, checked):
+    assert RedisSettings.from_env(Env({"REDISHOST": host, "REDIS_TLS": "true"})).tls_check_hostname is checked

@@ -69,8 +69,13 @@ def test_register_app_with_twilio_checks_the_account(make_connector, fake_http):
      (200, {"user_id": "u", "organization_id": "00D000000000001AAA"}), True),
     ("Salesforce", {"SALESFORCE_ORGANIZATION_ID": "00D000000000001"}, "/services/oauth2/userinfo",
      (401, {"error": "invalid_token"}), False),
-    ("GenesysCloud", {}, "/api/v2/users/me", (200, {"id": "user-1"}), True),
-    ("GenesysCloud", {}, "/api/v2/users/me", (401, {"message": "bad token"}), False),
+    ("GenesysCloud", {"GENESYS_CLOUD_ORGANIZATION_ID": "org-1"}, "/api/v2/users/me",
+     (200, {"id": "user-1", "organization": {"id": "org-1"}}), True),
+    ("GenesysCloud", {"GENESYS_CLOUD_ORGANIZATION_ID": "org-1"}, "/api/v2/users/me",
+     (200, {"id": "user-1", "organization": {"id": "someone-elses-trial-org"}}), False),
+    ("GenesysCloud", {"GENESYS_CLOUD_ORGANIZATION_ID": "org-1"}, "/api/v2/users/me", (200, {"id": "user-1"}), False),
+    ("GenesysCloud", {"GENESYS_CLOUD_ORGANIZATION_ID": "org-1"}, "/api/v2/users/me",
+     (401, {"message": "bad token"}), False),
     ("Twilio", {}, "/verify", (200, {"ok": True}), True),
     ("Twilio", {}, "/verify", (403, {"ok": False}), False),
 ])
@@ -90,5 +95,5 @@ def test_platform_providers_verify_against_the_platform(make_connector, fake_htt
 
 def test_an_unreachable_platform_refuses_rather_than_fails(make_connector):
     client = make_connector(AUTH_OPTION="GenesysCloud", GENESYS_CLOUD_ENVIRONMENT="http://127.0.0.1:9",
-                            AUTH_TIMEOUT_SECONDS="1").test_client()
+                            GENESYS_CLOUD_ORGANIZATION_ID="org-1", AUTH_TIMEOUT_SECONDS="1").test_client()
     assert client.post("/register", headers={"Authorization": "Bearer t"}).status_code == 401
