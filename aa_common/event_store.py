@@ -7,8 +7,9 @@ Per conversation (``C`` is the location-free name, see ``aa_common.conversations
   retention period, refreshed on every write. Late joiners and reconnecting
   desktops replay it.
 - ``aa:{C}`` a Pub/Sub channel; each message is ``<stream id> <payload>``.
-- ``aa:{C}:seen:<messageId>`` marks a Pub/Sub message as stored (its value is the
-  stream id), so a redelivery is acknowledged without being stored or published again.
+- ``aa:{C}:seen:<data type>:<messageId>`` marks a Pub/Sub message as stored (its value
+  is the stream id), so a redelivery is acknowledged without being stored or published
+  again. Message ids are unique per topic only, hence the data type (one per topic).
 
 The braces are a Redis Cluster hash tag: all of a conversation's keys live on one
 shard, so the store-and-publish script below touches a single slot. (The design
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import redis
 
 from aa_common.config import RetentionSettings
+from aa_common.events import Event
 
 _STORE_AND_PUBLISH = """
 local stored = redis.call('GET', KEYS[1])
@@ -48,8 +50,8 @@ def channel_name(conversation_key: str) -> str:
     return f"aa:{{{conversation_key}}}"
 
 
-def seen_key(conversation_key: str, message_id: str) -> str:
-    return f"aa:{{{conversation_key}}}:seen:{message_id}"
+def seen_key(conversation_key: str, data_type: str, message_id: str) -> str:
+    return f"aa:{{{conversation_key}}}:seen:{data_type}:{message_id}"
 
 
 def conversation_of_channel(channel: str) -> str:
@@ -91,13 +93,14 @@ class EventStore:
         self._retention = retention
         self._store_and_publish = client.register_script(_STORE_AND_PUBLISH)
 
-    def append(self, conversation_key: str, message_id: str, payload: str) -> AppendResult:
-        """Store and publish in one round trip; a message id already stored is not stored twice."""
+    def append(self, event: Event) -> AppendResult:
+        """Store and publish in one round trip; a message already stored is not stored twice."""
+        conversation_key = event.conversation_name
         created, event_id = self._store_and_publish(
-            keys=[seen_key(conversation_key, message_id), stream_key(conversation_key)],
+            keys=[seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key)],
             args=[
                 channel_name(conversation_key),
-                payload,
+                event.to_json(),
                 self._retention.seconds,
                 self._retention.max_events_per_conversation,
             ],

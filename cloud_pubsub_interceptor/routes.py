@@ -35,7 +35,7 @@ def _receive(data_type: str):
         return _refuse(data_type, 400, str(error), "invalid")
 
     try:
-        result = services.store.append(event.conversation_name, event.message_id, event.to_json())
+        result = services.store.append(event)
     except redis.RedisError as error:
         log.error("Redis did not take the event; Pub/Sub will redeliver",
                   extra={"route": data_type, "message_id": event.message_id, "error": type(error).__name__})

@@ -177,7 +177,7 @@ def test_a_long_history_reaches_a_slow_reader_intact(redis_client, connector, de
     for index in range(5000):
         event = Event(short_name(conversation), text, "new-message-event", "2026-02-26T19:13:55Z", f"bulk-{index}",
                       "2026-02-26T19:13:56Z")
-        store.append(event.conversation_name, event.message_id, event.to_json())
+        store.append(event)
 
     agent = desktop()
     agent.join(conversation)
