@@ -1,11 +1,22 @@
 """The one way both services open Redis: bounded timeouts, AUTH and TLS for Memorystore."""
 from __future__ import annotations
 
+import socket
+
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from aa_common.config import RedisSettings
+
+
+# Notice a silently dropped connection (the Pub/Sub listener's above all) in about a minute,
+# not after the kernel's default two hours.
+_KEEPALIVE = {
+    getattr(socket, name): value
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+}
 
 
 def connect_redis(settings: RedisSettings, *, blocking_reads: bool = False) -> redis.Redis:
@@ -24,6 +35,7 @@ def connect_redis(settings: RedisSettings, *, blocking_reads: bool = False) -> r
         socket_connect_timeout=settings.timeout_seconds,
         socket_timeout=None if blocking_reads else settings.timeout_seconds,
         socket_keepalive=True,
+        socket_keepalive_options=_KEEPALIVE,
         health_check_interval=30,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
