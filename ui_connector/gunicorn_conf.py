@@ -8,15 +8,10 @@ The Dockerfile, `make ui-connector` and the end-to-end tests all run exactly thi
 """
 import os
 
+from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)
+    accesslog, bind, control_socket_disable, errorlog, graceful_timeout, keepalive, loglevel, timeout)
+
 wsgi_app = "ui_connector.app:create_app()"
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
 worker_class = "gevent"
 workers = 1
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
-timeout = 60
-graceful_timeout = 8  # Cloud Run sends SIGKILL 10 s after SIGTERM
-keepalive = 75
-accesslog = None
-errorlog = "-"
-control_socket_disable = True  # no runtime management socket: nothing uses it, and instances would share its path
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
