@@ -21,6 +21,18 @@ INTERCEPTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:cloud_pubsub_i
 UI_CONNECTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:ui_connector.gunicorn_conf"]
 
 
+def stop_process_group(process: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM the process's group (a server and its workers or JVM), SIGKILL it after ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,13 +126,7 @@ class Service:
         return self
 
     def stop(self) -> None:
-        if self._process and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(25)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+        stop_process_group(self._process, timeout=25)
         self._process = None
 
     def _exited(self) -> bool:

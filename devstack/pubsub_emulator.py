@@ -26,7 +26,6 @@ import base64
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from typing import Any
 import requests
 
 from devstack.dialogflow_emulator.config import Channel
-from devstack.processes import free_port, http_ok, wait_until
+from devstack.processes import free_port, http_ok, stop_process_group, wait_until
 
 DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 LAUNCH_SCRIPT = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
@@ -106,13 +105,7 @@ class PubSubEmulator:
 
     def stop(self) -> None:
         """Stops the emulator (the launch script and the JVM it runs, as one process group)."""
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._process.pid, signal.SIGKILL)
-                self._process.wait()
+        stop_process_group(self._process, timeout=10)
         self._process = None
 
     def __enter__(self) -> PubSubEmulator:
