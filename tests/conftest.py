@@ -69,3 +69,13 @@ def interceptor(stack):
 @pytest.fixture(scope="session")
 def connector(stack):
     return stack.ui_connector()
+
+
+@pytest.fixture(scope="module")
+def isolated_stack(jwt_secret_file, tmp_path_factory):
+    """A Redis and services of the test module's own, for tests that stop Redis or churn it."""
+    server = RedisServer(persistent=True).start()
+    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("isolated-logs"))
+    yield server, stack.interceptor(), stack.ui_connector()
+    stack.stop()
+    server.remove()

@@ -13,20 +13,10 @@ import socketio
 from aa_common.config import RetentionSettings
 from aa_common.event_store import EventStore, channel_name
 from aa_common.events import Event
-from devstack.processes import RedisServer, wait_until
-from tests.conftest import Stack
+from devstack.processes import wait_until
 from tests.support import PROJECT, Desktop, event_for, new_conversation, push, register, short_name
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def churn_stack(jwt_secret_file, tmp_path_factory):
-    server = RedisServer(persistent=True).start()
-    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("churn-logs"))
-    yield server, stack.interceptor(), stack.ui_connector()
-    stack.stop()
-    server.remove()
 
 
 def store_events(redis_port: int, conversation: str, count: int) -> None:
@@ -41,8 +31,8 @@ def subscribers(redis_port: int, conversation: str) -> int:
     return dict(client.pubsub_numsub(channel_name(short_name(conversation))))[channel_name(short_name(conversation))]
 
 
-def test_delivery_survives_joins_and_leaves_during_redis_restarts(churn_stack):
-    server, interceptor, connector = churn_stack
+def test_delivery_survives_joins_and_leaves_during_redis_restarts(isolated_stack):
+    server, interceptor, connector = isolated_stack
     watched = new_conversation()
     watcher = Desktop(connector.url, register(connector.url))
     watcher.join(watched)
@@ -83,8 +73,8 @@ def test_delivery_survives_joins_and_leaves_during_redis_restarts(churn_stack):
         desktop.close()
 
 
-def test_leaving_stops_the_replay_and_a_rejoin_sends_nothing_twice(churn_stack):
-    server, _, connector = churn_stack
+def test_leaving_stops_the_replay_and_a_rejoin_sends_nothing_twice(isolated_stack):
+    server, _, connector = isolated_stack
     conversation = new_conversation()
     store_events(server.port, conversation, 9000)
     agent = Desktop(connector.url, register(connector.url))
@@ -102,8 +92,8 @@ def test_leaving_stops_the_replay_and_a_rejoin_sends_nothing_twice(churn_stack):
     agent.close()
 
 
-def test_disconnecting_during_joins_leaves_no_subscription_behind(churn_stack):
-    server, _, connector = churn_stack
+def test_disconnecting_during_joins_leaves_no_subscription_behind(isolated_stack):
+    server, _, connector = isolated_stack
     conversations = [new_conversation() for _ in range(30)]
     for conversation in conversations:
         client = socketio.Client(reconnection=False)
@@ -117,8 +107,8 @@ def test_disconnecting_during_joins_leaves_no_subscription_behind(churn_stack):
                "Redis to show no subscriber left")
 
 
-def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(churn_stack):
-    _, _, connector = churn_stack
+def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(isolated_stack):
+    _, _, connector = isolated_stack
     acks: list = []
     done = threading.Event()
     client = socketio.Client(reconnection=False)
@@ -136,8 +126,8 @@ def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(churn_stack):
     client.disconnect()
 
 
-def test_the_connection_closes_when_its_token_expires(churn_stack, jwt_secret_file):
-    _, interceptor, connector = churn_stack
+def test_the_connection_closes_when_its_token_expires(isolated_stack, jwt_secret_file):
+    _, interceptor, connector = isolated_stack
     now = int(time.time())
     token = jwt.encode({"iss": "aa-ui-connector", "aud": "aa-agent-desktop", "iat": now, "exp": now + 3,
                         "project": PROJECT}, jwt_secret_file.read_text().strip(), algorithm="HS256")

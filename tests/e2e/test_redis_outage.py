@@ -5,24 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from devstack.processes import RedisServer
-from tests.conftest import Stack
 from tests.support import Desktop, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def outage_stack(jwt_secret_file, tmp_path_factory):
-    server = RedisServer(persistent=True).start()
-    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("outage-logs"))
-    yield server, stack.interceptor(), stack.ui_connector()
-    stack.stop()
-    server.remove()
-
-
-def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(outage_stack):
-    server, interceptor, connector = outage_stack
+def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated_stack):
+    server, interceptor, connector = isolated_stack
     conversation = new_conversation()
     agent = Desktop(connector.url, register(connector.url))
     agent.join(conversation)
@@ -56,9 +45,9 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(outage_s
         desktop.close()
 
 
-def test_events_published_while_the_connector_is_cut_off_from_redis_still_arrive(outage_stack):
+def test_events_published_while_the_connector_is_cut_off_from_redis_still_arrive(isolated_stack):
     """The connector's Pub/Sub connection drops; events stored meanwhile come from the stream."""
-    server, interceptor, connector = outage_stack
+    server, interceptor, connector = isolated_stack
     conversation = new_conversation()
     agent = Desktop(connector.url, register(connector.url))
     agent.join(conversation)
