@@ -65,3 +65,41 @@ def test_push_service_account_without_audience_is_refused():
 @pytest.mark.parametrize("host,checked", [("10.0.0.3", False), ("redis.internal.example", True)])
 def test_tls_hostname_check_defaults_off_for_ip_addresses(host, checked):
     assert RedisSettings.from_env(Env({"REDISHOST": host, "REDIS_TLS": "true"})).tls_check_hostname is checked
+
+
+class TestSecretManager:
+    """JWT_SECRET_NAME: the real Secret Manager client (REST) against a local fake of its API."""
+
+    @pytest.fixture
+    def client(self, fake_http):
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import secretmanager
+
+        return secretmanager.SecretManagerServiceClient(
+            transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": fake_http.url})
+
+    @staticmethod
+    def serve(fake_http, name: str, value: bytes) -> None:
+        import base64
+        fake_http.routes[f"/v1/{name}:access"] = (200, {"name": name, "payload": {"data": base64.b64encode(value).decode()}})
+
+    def test_the_secret_is_fetched_by_name_and_stripped(self, fake_http, client, tmp_path):
+        self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b" a-key-from-secret-manager-long-enough \n")
+        secret = load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
+        assert secret == "a-key-from-secret-manager-long-enough"
+        assert [request["method"] for request in fake_http.requests] == ["GET"]
+
+    def test_a_full_version_name_is_used_as_is(self, fake_http, client, tmp_path):
+        name = "projects/other/secrets/aa-jwt/versions/3"
+        self.serve(fake_http, name, b"version-three-of-the-key-long-enough!")
+        assert load_jwt_secret(str(tmp_path / "absent"), name, "p", secret_manager=client).startswith("version-three")
+
+    def test_an_empty_secret_refuses_to_start(self, fake_http, client, tmp_path):
+        self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b"  \n")
+        with pytest.raises(ConfigError, match="empty"):
+            load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
+
+    def test_no_access_is_a_clear_start_up_error(self, fake_http, client, tmp_path):
+        fake_http.default = (403, {"error": {"code": 403, "message": "Permission denied", "status": "PERMISSION_DENIED"}})
+        with pytest.raises(ConfigError, match="secretAccessor"):
+            load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
