@@ -62,3 +62,57 @@ def test_analyze_content_through_the_proxy_reaches_a_joined_desktop_via_pubsub(l
     destinations = {entry["destination"] for entry in published["notifications"]}
     assert all(local_stack.pubsub.host_port in destination for destination in destinations)
     desktop.close()
+
+
+def test_every_proxied_dialogflow_method_reaches_the_emulator(local_stack):
+    """Each method the proxy serves, called through the running connector, is answered by the
+    Dialogflow emulator (a 2xx in Dialogflow's shape), not refused by the proxy."""
+    session = DesktopSession(local_stack.url("ui-connector"))
+    parent = f"projects/{local_stack.project}/locations/global"
+    profile = f"{parent}/conversationProfiles/p1"
+    conversation = session.call("POST", f"{parent}/conversations?conversationId=routes-{os.getpid()}",
+                                {"conversationProfile": profile})["name"]
+    customer = session.call("POST", f"{conversation}/participants", {"role": "END_USER"})["name"]
+    turn = session.call("POST", f"{customer}:analyzeContent",
+                        {"textInput": {"text": "Can I get a refund?", "languageCode": "en-US"}})
+    answer_record = first_answer_record(turn["humanAgentSuggestionResults"])
+    calls = [
+        ("GET", conversation, None),
+        ("GET", f"{conversation}/messages?pageSize=5", None),
+        ("POST", f"{conversation}/messages:batchCreate",
+         {"requests": [{"parent": conversation, "message": {"content": "imported", "participant": customer,
+                                                           "participantRole": "END_USER"}}]}),
+        ("GET", f"{conversation}/participants", None),
+        ("GET", customer, None),
+        ("PATCH", f"{customer}?updateMask=documentsMetadataFilters", {"documentsMetadataFilters": {"k": "v"}}),
+        ("POST", f"{customer}/suggestions:suggestArticles", {}),
+        ("POST", f"{customer}/suggestions:suggestFaqAnswers", {}),
+        ("POST", f"{customer}/suggestions:suggestSmartReplies", {}),
+        ("POST", f"{customer}/suggestions:suggestKnowledgeAssist", {}),
+        ("POST", f"{conversation}/suggestions:suggestConversationSummary", {}),
+        ("POST", f"{parent}/suggestions:searchKnowledge",
+         {"query": {"text": "baggage allowance"}, "conversationProfile": profile, "sessionId": "s1"}),
+        ("POST", f"{parent}/statelessSuggestion:generate",
+         {"generatorName": f"{parent}/generators/g1", "conversationContext": {"messageEntries": []}}),
+        ("PATCH", f"{answer_record}?updateMask=answerFeedback", {"answerFeedback": {"clicked": True}}),
+        ("GET", profile, None),
+        ("GET", f"{parent}/conversationModels/m1", None),
+        ("GET", f"{parent}/generators/g1", None),
+        ("POST", f"{conversation}:complete", {}),
+    ]
+    answers = [session.call(method, path, body) for method, path, body in calls]  # each asserts a 2xx
+
+    assert answers[0]["name"] == conversation and answers[-1]["lifecycleState"] == "COMPLETED"
+    feedback = requests.get(f"{local_stack.url('dialogflow-emulator')}/emulator/feedback", timeout=10).json()
+    assert answer_record in json.dumps(feedback)
+
+
+def first_answer_record(value) -> str | None:
+    """The first answerRecord name anywhere in a Dialogflow response."""
+    if isinstance(value, dict):
+        if isinstance(value.get("answerRecord"), str):
+            return value["answerRecord"]
+        value = list(value.values())
+    if isinstance(value, list):
+        return next((found for item in value if (found := first_answer_record(item))), None)
+    return None
