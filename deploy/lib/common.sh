@@ -84,41 +84,46 @@ exists() {
   die "could not check: $(render "${GCLOUD_ARGV[@]}")"$'\n'"$errors"
 }
 
+# split_at_dashes BEFORE AFTER ARGS...: the ARGS before the first -- into the array named BEFORE,
+# the ones after it into AFTER; fails when there is no --.
+split_at_dashes() {
+  local -n before_=$1 after_=$2
+  shift 2
+  before_=()
+  while (($#)) && [[ $1 != -- ]]; do
+    before_+=("$1")
+    shift
+  done
+  (($#)) || return 1
+  shift
+  after_=("$@")
+}
+
 # ensure LABEL DESCRIBE_ARGS... -- CREATE_ARGS...: create only what the describe does not find.
 ensure() {
   local label=$1
-  local -a describe=()
+  local -a describe create
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    describe+=("$1")
-    shift
-  done
-  (($#)) || die "ensure $label: no create command after --"
-  shift
+  split_at_dashes describe create "$@" || die "ensure $label: no create command after --"
   if exists "${describe[@]}"; then
     unchanged "$label"
     return 0
   fi
-  change "$@"
+  change "${create[@]}"
   created "$label"
 }
 
 # remove LABEL DESCRIBE_ARGS... -- DELETE_ARGS...: delete only what the describe finds.
 remove() {
   local label=$1
-  local -a describe=()
+  local -a describe delete
   shift
-  while (($#)) && [[ $1 != -- ]]; do
-    describe+=("$1")
-    shift
-  done
-  (($#)) || die "remove $label: no delete command after --"
-  shift
+  split_at_dashes describe delete "$@" || die "remove $label: no delete command after --"
   if ! exists "${describe[@]}"; then
     info "  $label: absent, nothing to delete"
     return 0
   fi
-  change "$@" --quiet
+  change "${delete[@]}" --quiet
   if is_dry_run; then info "  $label: would be deleted"; else info "  $label: deleted"; fi
 }
 
