@@ -12,6 +12,7 @@ from cloud_pubsub_interceptor.config import PushAuthSettings
 
 GOOGLE_ISSUERS = {"accounts.google.com", "https://accounts.google.com"}
 _DEFAULT_CERTS_MAX_AGE = 3600
+_MIN_SECONDS_BETWEEN_EARLY_REFRESHES = 60
 
 
 class PushUnauthenticated(Exception):
@@ -34,6 +35,7 @@ class GoogleCerts:
         self._timeout = timeout_seconds
         self._certs: dict[str, str] = {}
         self._expires_at = 0.0
+        self._fetched_at = float("-inf")
         self._lock = threading.Lock()
 
     def get(self) -> dict[str, str]:
@@ -42,6 +44,15 @@ class GoogleCerts:
                 self._refresh()
             return self._certs
 
+    def refresh_early(self) -> bool:
+        """Fetch again before the cache expires (Google rotated its keys), at most once a minute so
+        tokens with made-up key ids cannot make every request fetch. True when it fetched."""
+        with self._lock:
+            if time.monotonic() - self._fetched_at < _MIN_SECONDS_BETWEEN_EARLY_REFRESHES:
+                return False
+            self._refresh()
+            return True
+
     def _refresh(self) -> None:
         try:
             response = requests.get(self._url, timeout=self._timeout)
@@ -49,7 +60,8 @@ class GoogleCerts:
             self._certs = response.json()
         except (requests.RequestException, ValueError) as error:
             raise CertsUnavailable(f"cannot fetch OIDC certificates: {type(error).__name__}") from None
-        self._expires_at = time.monotonic() + _max_age(response.headers.get("Cache-Control", ""))
+        self._fetched_at = time.monotonic()
+        self._expires_at = self._fetched_at + _max_age(response.headers.get("Cache-Control", ""))
 
 
 def _max_age(cache_control: str) -> int:
@@ -65,16 +77,26 @@ class PushVerifier:
         self._settings = settings
         self._certs = certs or GoogleCerts(settings.certs_url)
 
+    def _decode(self, token: str) -> dict:
+        try:
+            return google_jwt.decode(token, certs=self._certs.get(), audience=self._settings.audience,
+                                     clock_skew_in_seconds=10)
+        except google_auth_errors.GoogleAuthError as error:
+            raise ValueError(str(error)) from None
+
     def verify(self, authorization: str) -> dict:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise PushUnauthenticated("missing 'Authorization: Bearer <OIDC token>' header")
         try:
-            claims = google_jwt.decode(
-                token.strip(), certs=self._certs.get(), audience=self._settings.audience, clock_skew_in_seconds=10
-            )
-        except (google_auth_errors.GoogleAuthError, ValueError) as error:
-            raise PushUnauthenticated(f"invalid push token: {_reason(error)}") from None
+            claims = self._decode(token.strip())
+        except ValueError as error:
+            if "not found" not in str(error) or not self._certs.refresh_early():
+                raise PushUnauthenticated(f"invalid push token: {_reason(error)}") from None
+            try:
+                claims = self._decode(token.strip())  # signed with a key Google has just rotated in
+            except ValueError as retry_error:
+                raise PushUnauthenticated(f"invalid push token: {_reason(retry_error)}") from None
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise PushUnauthenticated("invalid push token: not issued by Google")
         expected = self._settings.service_account

@@ -86,3 +86,32 @@ def test_certificates_unreachable_is_retryable(make_interceptor, google):
 
 def test_without_push_audience_no_token_is_needed(make_interceptor):
     assert make_interceptor().test_client().post("/new-message-event", json=envelope()).status_code == 204
+
+
+def test_a_key_google_rotated_in_since_the_last_fetch_is_fetched_once(make_interceptor, google, fake_http,
+                                                                       monkeypatch):
+    from cloud_pubsub_interceptor import push_auth
+
+    certs_url, token = google
+    app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_AUTH_CERTS_URL=certs_url)
+    client = app.test_client()
+    assert client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {token()}"}).status_code == 204
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    fake_http.routes["/oauth2/v1/certs"] = (200, {**fake_http.routes["/oauth2/v1/certs"][1], "kid-2": self_signed(new_key)})
+    claims = {"iss": "https://accounts.google.com", "aud": AUDIENCE, "iat": int(time.time()), "exp": int(time.time()) + 600}
+    rotated = jwt.encode(claims, new_key, algorithm="RS256", headers={"kid": "kid-2"})
+    made_up = jwt.encode(claims, new_key, algorithm="RS256", headers={"kid": "kid-made-up"})
+    cert_fetches = lambda: sum(request["path"] == "/oauth2/v1/certs" for request in fake_http.requests)  # noqa: E731
+
+    blocked = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
+    assert blocked.status_code == 401 and cert_fetches() == 1  # fetched moments ago: no early refresh yet
+
+    monkeypatch.setattr(push_auth, "_MIN_SECONDS_BETWEEN_EARLY_REFRESHES", 0)
+    accepted = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
+    assert accepted.status_code == 204 and cert_fetches() == 2
+
+    monkeypatch.setattr(push_auth, "_MIN_SECONDS_BETWEEN_EARLY_REFRESHES", 60)
+    for _ in range(3):
+        refused = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {made_up}"})
+        assert refused.status_code == 401
+    assert cert_fetches() == 2
