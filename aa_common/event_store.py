@@ -59,12 +59,19 @@ def conversation_of_channel(channel: str) -> str:
     return channel[len(CHANNEL_PREFIX):-1]
 
 
+_MAX_PART = 2**64 - 1  # Redis stream ids are two unsigned 64-bit numbers
+
+
 def parse_event_id(event_id: object) -> tuple[int, int]:
     """Return a stream id as a sortable pair, or raise ValueError."""
     match = _EVENT_ID.fullmatch(event_id) if isinstance(event_id, str) else None
     if not match:
         raise ValueError("event id must look like <milliseconds>-<sequence>, e.g. 1732406400000-0")
-    return int(match[1]), int(match[2])
+    parts = int(match[1]), int(match[2])
+    # The largest id cannot start an exclusive range: nothing comes after it.
+    if max(parts) > _MAX_PART or parts == (_MAX_PART, _MAX_PART):
+        raise ValueError("event id is out of range for a Redis stream id")
+    return parts
 
 
 def split_channel_message(message: str) -> tuple[str, str]:

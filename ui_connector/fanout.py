@@ -8,9 +8,11 @@ reconnect catches up from the stream; a per-viewer cursor (the last event id it
 was sent) makes sure nothing reaches it twice.
 
 Concurrency: this runs under gevent, on one OS thread. Only the listener greenlet
-touches the Pub/Sub connection: joins and leaves change the wanted set, and the
-listener reconciles the connection's subscriptions with it on every turn, so a
-subscribe or unsubscribe that failed during an outage is simply retried.
+touches the Pub/Sub connection and decides when a subscription ends: joins and
+leaves only mark conversations to subscribe or release, and the listener sends
+SUBSCRIBE/UNSUBSCRIBE on its next turn (retrying what failed during an outage). A
+conversation whose last viewer left keeps its confirmed subscription until the
+listener releases it, so a quick re-join needs no new confirmation.
 Greenlets switch only at Redis calls and socket writes, and the viewer flags below
 are read and written between those points, which keeps catch-up and live delivery
 from overlapping for a viewer.
@@ -80,13 +82,16 @@ class ConversationFanout:
         self._spawn = spawn
         self._sleep = sleep
         self._subscriptions: dict[str, Subscription] = {}
+        self._to_subscribe: set[str] = set()
+        self._to_release: set[str] = set()
+        self._strays: set[str] = set()  # channels subscribed that no conversation here wants
         self._catch_up_slots = threading.BoundedSemaphore(CONCURRENT_CATCH_UPS)
         self._listener = None
         self._last_turn = time.monotonic()
 
     def watching(self) -> dict[str, int]:
         """Viewers per conversation on this instance."""
-        return {conversation: len(sub.viewers) for conversation, sub in self._subscriptions.items()}
+        return {conversation: len(sub.viewers) for conversation, sub in self._subscriptions.items() if sub.viewers}
 
     def check_listener(self) -> None:
         """For readiness: raise if the listener has not turned for a while."""
@@ -98,26 +103,37 @@ class ConversationFanout:
 
         Raises TimeoutError when Redis does not confirm the subscription in time.
         """
-        subscription = self._subscriptions.setdefault(conversation, Subscription())
+        subscription = self._subscriptions.get(conversation)
+        if subscription is None:
+            subscription = self._subscriptions[conversation] = Subscription()
+            self._to_subscribe.add(conversation)
         if sid in subscription.viewers:
             return
         viewer = Viewer(cursor=last_event_id or START_OF_STREAM)
         subscription.viewers[sid] = viewer
+        self._to_release.discard(conversation)
         self._ensure_listener()
         # Reading the stream before Redis confirms the subscription could miss an event
         # published in between: it would be in neither the read nor the channel.
         if not subscription.confirmed.wait(SUBSCRIBE_TIMEOUT_SECONDS):
-            self.leave(sid, conversation)
+            self._remove(sid, conversation, viewer)
             raise TimeoutError(f"Redis did not confirm the subscription to {conversation}")
         if self._is_current(sid, conversation, viewer):
             self._spawn(self._catch_up, sid, conversation, viewer)
 
     def leave(self, sid: str, conversation: str) -> None:
         subscription = self._subscriptions.get(conversation)
-        if subscription is None or subscription.viewers.pop(sid, None) is None:
+        if subscription is not None:
+            self._remove(sid, conversation, subscription.viewers.get(sid))
+
+    def _remove(self, sid: str, conversation: str, viewer: Viewer | None) -> None:
+        """Remove this viewer (not a later one of the same desktop); the listener releases the channel."""
+        subscription = self._subscriptions.get(conversation)
+        if viewer is None or subscription is None or subscription.viewers.get(sid) is not viewer:
             return
+        del subscription.viewers[sid]
         if not subscription.viewers:
-            del self._subscriptions[conversation]
+            self._to_release.add(conversation)
 
     def leave_all(self, sid: str) -> None:
         for conversation in [c for c, sub in self._subscriptions.items() if sid in sub.viewers]:
@@ -140,6 +156,10 @@ class ConversationFanout:
         while self._is_current(sid, conversation, viewer):
             try:
                 self._read_until_caught_up(sid, conversation, viewer)
+                return
+            except redis.ResponseError:
+                log.exception("Redis refused the replay read; dropping the viewer", extra={"conversation": conversation})
+                self._remove(sid, conversation, viewer)
                 return
             except redis.RedisError as error:
                 log.warning("catch-up failed; retrying", extra={"conversation": conversation,
@@ -168,9 +188,10 @@ class ConversationFanout:
         if not viewer.is_new(stored.event_id):
             return
         viewer.cursor = stored.event_id
-        event = dict(event if event is not None else json.loads(stored.payload))
-        event["event_id"] = stored.event_id
-        self._emit(event["data_type"], event, sid)
+        event = event if event is not None else _parse(stored)
+        if event is None:
+            return
+        self._emit(event["data_type"], {**event, "event_id": stored.event_id}, sid)
 
     # -- the listener: the only user of the Pub/Sub connection -----------------------------
 
@@ -179,10 +200,11 @@ class ConversationFanout:
         while True:
             self._last_turn = time.monotonic()
             try:
-                self._reconcile_subscriptions()
+                self._apply_subscription_changes()
                 message = self._pubsub.get_message(timeout=LISTEN_TICK_SECONDS)
-                if message is not None:
+                while message is not None:  # drain what is buffered before looking at joins again
                     self._handle(message)
+                    message = self._pubsub.get_message(timeout=0)
                 backoff = 0.1
             except redis.RedisError as error:
                 log.warning("Redis Pub/Sub connection lost; reconnecting", extra={"error": type(error).__name__})
@@ -191,20 +213,37 @@ class ConversationFanout:
             except Exception:  # never let one bad turn stop delivery for every conversation
                 log.exception("Redis Pub/Sub listener error; starting over on a fresh connection")
                 self._pubsub.reset()
+                self._to_subscribe.update(self._subscriptions)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    def _reconcile_subscriptions(self) -> None:
-        wanted = {channel_name(conversation) for conversation in self._subscriptions}
-        subscribed = set(self._pubsub.channels) - set(self._pubsub.pending_unsubscribe_channels)
-        if wanted - subscribed:
-            self._pubsub.subscribe(*(wanted - subscribed))
-        if subscribed - wanted:
-            self._pubsub.unsubscribe(*(subscribed - wanted))
+    def _apply_subscription_changes(self) -> None:
+        """Send the SUBSCRIBE/UNSUBSCRIBE that joins and leaves asked for; keep what fails for the next turn."""
+        released = [c for c in self._to_release if c in self._subscriptions and not self._subscriptions[c].viewers]
+        self._to_release.clear()
+        for conversation in released:
+            del self._subscriptions[conversation]
+        unwanted = {channel_name(c) for c in released} | {
+            channel for channel in self._strays if conversation_of_channel(channel) not in self._subscriptions}
+        self._strays.clear()
+        wanted = [c for c in self._to_subscribe if c in self._subscriptions]
+        self._to_subscribe.clear()
+        try:
+            if unwanted:
+                self._pubsub.unsubscribe(*unwanted)
+            if wanted:
+                self._pubsub.subscribe(*map(channel_name, wanted))
+        except BaseException:
+            self._strays.update(unwanted)
+            self._to_subscribe.update(c for c in wanted if c in self._subscriptions)
+            raise
 
     def _handle(self, message: dict) -> None:
         subscription = self._subscriptions.get(conversation_of_channel(message["channel"]))
         if subscription is None:
+            if message["type"] in ("subscribe", "message"):
+                # Nobody here watches it: an UNSUBSCRIBE lost to an outage was resubscribed on reconnect.
+                self._strays.add(message["channel"])
             return
         if message["type"] == "subscribe":
             self._on_subscribed(conversation_of_channel(message["channel"]), subscription)
@@ -226,11 +265,26 @@ class ConversationFanout:
                 self._spawn(self._catch_up, sid, conversation, viewer)
 
     def _on_event(self, subscription: Subscription, data: str) -> None:
-        event_id, payload = split_channel_message(data)
-        stored = StoredEvent(event_id, payload)
-        event = json.loads(payload)
+        stored = StoredEvent(*split_channel_message(data))
+        event = _parse(stored)
+        if event is None:
+            return
         for sid, viewer in list(subscription.viewers.items()):
             if viewer.catching_up:
                 viewer.missed_live = True
             else:
                 self._deliver(sid, viewer, stored, event)
+
+
+def _parse(stored: StoredEvent) -> dict | None:
+    """The event a stream entry or channel message holds; None (logged) for a malformed one, which is
+    skipped rather than allowed to stop delivery to the conversation's viewers."""
+    try:
+        event = json.loads(stored.payload)
+        parse_event_id(stored.event_id)
+        if isinstance(event, dict) and isinstance(event.get("data_type"), str):
+            return event
+    except ValueError:
+        pass
+    log.error("skipping a malformed event", extra={"event_id": stored.event_id})
+    return None
