@@ -4,7 +4,7 @@ Kept free of application imports: gunicorn loads this before its gevent worker m
 """
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
 timeout = 60
 graceful_timeout = 8  # Cloud Run sends SIGKILL 10 s after SIGTERM
 keepalive = 75

@@ -1,4 +1,8 @@
-"""`make dev`: start the local stack, print where everything is, stop it all on Ctrl-C."""
+"""`make dev`: start the local stack, print where everything is, stop it all on Ctrl-C.
+
+Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stop every process the stack started, also
+while it is still starting; a second Ctrl-C does not cut the clean-up short.
+"""
 from __future__ import annotations
 
 import signal
@@ -7,16 +11,22 @@ import threading
 
 from devstack.stack import LocalStack
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
 
 def main() -> int:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
     stack = LocalStack()
-    print("Starting the local stack: Redis, Pub/Sub emulator (where installed), Dialogflow emulator, "
-          "interceptor, UI connector...", flush=True)
-    stack.start()
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
-    print(f"""
+    try:
+        print("Starting the local stack: Redis, Pub/Sub emulator (where installed), Dialogflow emulator, "
+              "interceptor, UI connector...", flush=True)
+        stack.start()
+        print(f"""
   Agent desktop page  {stack.url('ui-connector')}/
   UI connector        {stack.url('ui-connector')}   (Socket.IO, /register, Dialogflow proxy)
   Interceptor         {stack.url('interceptor')}   (Pub/Sub push endpoints)
@@ -27,9 +37,14 @@ def main() -> int:
   Logs                {stack.state_dir}/
 
 Press Ctrl-C to stop.""", flush=True)
-    stopping.wait()
-    print("\nStopping...", flush=True)
-    stack.stop()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        print("\nStopping...", flush=True)
+        stack.stop()
     return 0
 
 

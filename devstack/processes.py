@@ -76,7 +76,11 @@ class RedisServer:
         command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                    "--dir", self._dir, "--appendonly", "yes" if self._persistent else "no"]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self._answers, 10, f"redis-server on port {self.port}")
+        try:
+            wait_until(self._answers, 10, f"redis-server on port {self.port}")
+        except BaseException:  # a timeout, or Ctrl-C while it starts
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -118,7 +122,7 @@ class Service:
         log.close()
         try:
             wait_until(lambda: self._exited() or http_ok(f"{self.url}/healthz"), timeout, f"{self.name} to answer")
-        except TimeoutError:
+        except BaseException:  # a timeout, or Ctrl-C while it starts
             self.stop()
             raise
         if self._exited():

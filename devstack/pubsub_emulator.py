@@ -96,7 +96,7 @@ class PubSubEmulator:
                 timeout,
                 f"the Pub/Sub emulator on {self.host_port}",
             )
-        except TimeoutError:
+        except BaseException:  # a timeout, or Ctrl-C while it starts
             self.stop()
             raise
         if self._exited():

@@ -24,6 +24,7 @@ def service_env(redis_port: int, jwt_secret_path: Path | str, project: str) -> d
         "REDISHOST": "127.0.0.1",
         "REDISPORT": str(redis_port),
         "GCP_PROJECT_ID": project,
+        "HOST": "127.0.0.1",  # registration is open locally: nothing beyond this machine may reach it
         "JWT_SECRET_KEY_PATH": str(jwt_secret_path),
         # No identity provider locally: any desktop may register. Never in production.
         "AUTH_OPTION": "Skip",
@@ -46,7 +47,8 @@ class LocalStack:
     def start(self) -> "LocalStack":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self.redis = RedisServer().start()
+            self.redis = RedisServer()  # recorded before it runs
+            self.redis.start()
             env = service_env(self.redis.port, self._jwt_secret(), self.project)
             interceptor = self._start("interceptor", INTERCEPTOR_COMMAND, env)
             self._start("dialogflow-emulator", DIALOGFLOW_EMULATOR_COMMAND, self._notification_route(interceptor))
@@ -78,14 +80,15 @@ class LocalStack:
         return "direct push from the Dialogflow emulator to the interceptor (no Pub/Sub emulator installed)"
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> Service:
-        self.services[name] = Service(name, command, env, self.state_dir).start()
-        return self.services[name]
+        service = self.services[name] = Service(name, command, env, self.state_dir)  # recorded before it runs
+        return service.start()
 
     def _notification_route(self, interceptor: Service) -> dict[str, str]:
         """Where the Dialogflow emulator sends notifications."""
         if not self.use_pubsub_emulator:
             return {"INTERCEPTOR_URL": interceptor.url}
-        self.pubsub = PubSubEmulator(log_path=self.state_dir / "pubsub-emulator.log").start()
+        self.pubsub = PubSubEmulator(log_path=self.state_dir / "pubsub-emulator.log")  # recorded before it runs
+        self.pubsub.start()
         wire_interceptor(self.pubsub.admin(), self.project, interceptor.url)
         return {"PUBSUB_EMULATOR_HOST": self.pubsub.host_port, "PUBSUB_PROJECT_ID": self.project}
 
