@@ -4,11 +4,22 @@ Kept free of application imports: gunicorn loads this before its gevent worker m
 """
 import os
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
+
+def env_int(name: str, default: int) -> int:
+    """A whole-number setting, or a start-up error that names the variable."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{env_int('PORT', 8080)}"
 timeout = 60
 graceful_timeout = 8  # Cloud Run sends SIGKILL 10 s after SIGTERM
 keepalive = 75
 accesslog = None
 errorlog = "-"
 control_socket_disable = True  # no runtime management socket: nothing uses it, and instances would share its path
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
+if loglevel not in {"debug", "info", "warning", "error", "critical"}:
+    raise SystemExit(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {loglevel!r}")

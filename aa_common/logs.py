@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from flask import has_request_context, request
 
-from aa_common.config import Env
+from aa_common.config import ConfigError, Env
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -57,4 +57,7 @@ def configure_logging(env: Env, project_id: str = "") -> None:
     for handler in handlers:
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    root.setLevel(env.str("LOG_LEVEL", "INFO").upper())
+    level = env.str("LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    root.setLevel(level)

@@ -2,12 +2,10 @@
 
 The Dockerfile, `make interceptor` and the end-to-end tests all run exactly this.
 """
-import os
-
 from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)
-    accesslog, bind, control_socket_disable, errorlog, graceful_timeout, keepalive, loglevel, timeout)
+    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, loglevel, timeout)
 
 wsgi_app = "cloud_pubsub_interceptor.app:create_app()"
 worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+workers = env_int("GUNICORN_WORKERS", 1)
+threads = env_int("GUNICORN_THREADS", 16)

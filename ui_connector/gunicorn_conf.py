@@ -6,12 +6,10 @@ keeps a long-polling client on its instance. `worker_connections` is the number 
 concurrent connections the worker holds; deploy sets Cloud Run's concurrency to it.
 The Dockerfile, `make ui-connector` and the end-to-end tests all run exactly this.
 """
-import os
-
 from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)
-    accesslog, bind, control_socket_disable, errorlog, graceful_timeout, keepalive, loglevel, timeout)
+    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, loglevel, timeout)
 
 wsgi_app = "ui_connector.app:create_app()"
 worker_class = "gevent"
 workers = 1
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
