@@ -152,7 +152,7 @@ function closeConversation() {
   updateControls();
 }
 
-function joined(name, ok, detail) {
+function joined(name, ok, detail, retrying) {
   if (ok) {
     hideAlert('connection');
     if (ui.status.dataset.lifecycle === undefined) {
@@ -161,7 +161,7 @@ function joined(name, ok, detail) {
     return;
   }
   showAlert(`Could not join ${name}: ${detail}.`, 'connection');
-  if (!conversation.participants) {
+  if (!conversation.participants && !retrying) {
     closeConversation(); // a pasted name the connector refused: nothing to watch
   }
 }
@@ -227,7 +227,7 @@ async function sendTurn(form) {
       { textInput: { text, languageCode: LANGUAGE_CODE } });
     input.value = '';
   } catch (error) {
-    showAlert(`The ${SPEAKERS[role].toLowerCase()}'s message was not sent: ${error.message}.`);
+    showAlert(`The ${labelFor(SPEAKERS, role, 'participant').toLowerCase()}'s message was not sent: ${error.message}.`);
   } finally {
     sending.delete(role);
     updateControls();
@@ -276,7 +276,7 @@ function showMessage(data) {
     'data-testid': 'transcript-line',
   },
   h('p', { className: 'turn-meta' },
-    h('span', { className: 'turn-speaker' }, SPEAKERS[role] ?? role ?? 'Participant'), ' ',
+    h('span', { className: 'turn-speaker' }, labelFor(SPEAKERS, role, typeof role === 'string' ? role : 'Participant')), ' ',
     timeElement(message.createTime)),
   h('p', { className: 'turn-text' }, message.content)));
   ui.interim.hidden = true;
@@ -308,7 +308,7 @@ function groupTitle(messageText) {
 }
 
 function showLifecycle(data) {
-  const label = LIFECYCLE_LABELS[data.type] ?? sentenceCase(data.type ?? 'Conversation event');
+  const label = labelFor(LIFECYCLE_LABELS, data.type, null) ?? sentenceCase(typeof data.type === 'string' ? data.type : 'CONVERSATION_EVENT');
   const detail = data.errorStatus?.message;
   showStatus(detail ? `${label}: ${detail}` : `${label}.`);
   ui.status.dataset.lifecycle = data.type;
@@ -323,7 +323,7 @@ function showInterimTranscript(data, payload) {
   if (!transcript) {
     return;
   }
-  const speaker = SPEAKERS[payload.participant_role] ?? 'A participant';
+  const speaker = labelFor(SPEAKERS, payload.participant_role, 'A participant');
   ui.interim.textContent = `${speaker} is speaking: “${transcript}”`;
   ui.interim.hidden = false;
 }
@@ -384,6 +384,12 @@ function hideAlert(topic) {
 
 function scrollToEnd(container) {
   container.scrollTop = container.scrollHeight;
+}
+
+// A label from a fixed table, looked up on the table's own keys only: event fields are
+// customer-controlled data, and "constructor" must not find Object's.
+function labelFor(table, key, fallback) {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : fallback;
 }
 
 function sentenceCase(constant) {

@@ -8,6 +8,8 @@ const EVENT_TYPES = [
   'new-recognition-result-notification-event',
 ];
 const JOIN_TIMEOUT_MS = 10_000;
+const JOIN_RETRY_FIRST_MS = 1_000;
+const JOIN_RETRY_MAX_MS = 30_000;
 const MIN_RENEWAL_INTERVAL_MS = 5_000;
 
 /** `projects/P/conversations/C`: how the connector names a conversation, whatever form a desktop used. */
@@ -105,15 +107,32 @@ export class EventStream {
       if (conversation !== this.#conversation) {
         return; // the page moved on to another conversation meanwhile
       }
-      if (timeout) {
-        this.#handlers.onJoin(conversation.name, false, 'the UI connector did not answer; retrying on reconnect');
+      if (!timeout && ok) {
+        conversation.key = detail;
+        conversation.joinAttempts = 0;
+        this.#handlers.onJoin(conversation.name, true, detail, false);
         return;
       }
-      if (ok) {
-        conversation.key = detail;
+      // No answer, or Redis briefly unavailable: try again. Anything else (a malformed name,
+      // another project) will not get better by retrying.
+      const reason = timeout ? 'the UI connector did not answer' : String(detail);
+      const retrying = timeout || reason.includes('temporarily unavailable');
+      if (retrying) {
+        this.#retryJoin(conversation);
       }
-      this.#handlers.onJoin(conversation.name, ok, detail);
+      this.#handlers.onJoin(conversation.name, false, retrying ? `${reason}; retrying` : reason, retrying);
     });
+  }
+
+  #retryJoin(conversation) {
+    conversation.joinAttempts = (conversation.joinAttempts ?? 0) + 1;
+    const wait = Math.min(JOIN_RETRY_FIRST_MS * 2 ** (conversation.joinAttempts - 1), JOIN_RETRY_MAX_MS);
+    setTimeout(() => {
+      // A reconnect joins by itself; only retry on a live connection to the same conversation.
+      if (conversation === this.#conversation && this.#socket?.connected) {
+        this.#join();
+      }
+    }, wait);
   }
 
   #leave() {
