@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+import redis
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -33,7 +34,8 @@ def json_error(code: int, message: str, headers: dict[str, str] | None = None):
 
 
 def install_error_handlers(app: Flask) -> None:
-    """Every error leaves as JSON; an unexpected one is logged with its trace, never shown."""
+    """Every error leaves as JSON: Redis trouble as a retryable 503, an unexpected error logged
+    with its trace and never shown."""
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -46,6 +48,11 @@ def install_error_handlers(app: Flask) -> None:
     def too_large(error: RequestEntityTooLarge):
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         return json_error(413, f"request body is too large (the limit is {limit} bytes)")
+
+    @app.errorhandler(redis.RedisError)
+    def redis_unavailable(error: redis.RedisError):
+        log.warning("Redis unavailable", extra={"error": type(error).__name__})
+        return json_error(503, "temporarily unavailable; retry", {"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -66,12 +66,8 @@ def set_conversation_name():
         return json_error(400, str(error))
     if name.project != current_app.extensions["ui_connector"].config.project_id:
         return json_error(403, "conversationName belongs to another project")
-
-    def store():
-        _names().set(key, body["conversationName"])
-        return jsonify({key: body["conversationName"]})
-
-    return _redis_call(store)
+    _names().set(key, body["conversationName"])
+    return jsonify({key: body["conversationName"]})
 
 
 @conversation_name_routes.get("/conversation-name")
@@ -81,7 +77,7 @@ def get_conversation_name():
         key = _integration_key(request.args.get("conversationIntegrationKey"))
     except ValueError as error:
         return json_error(400, str(error))
-    return _redis_call(lambda: jsonify(conversationName=_names().get(key) or ""))
+    return jsonify(conversationName=_names().get(key) or "")
 
 
 @conversation_name_routes.delete("/conversation-name")
@@ -91,17 +87,6 @@ def delete_conversation_name():
         key = _integration_key(request.args.get("conversationIntegrationKey"))
     except ValueError as error:
         return json_error(400, str(error))
-
-    def delete():
-        if not _names().delete(key):
-            return json_error(404, "no conversation name is stored for that key")
-        return jsonify(deleted=True)
-
-    return _redis_call(delete)
-
-
-def _redis_call(answer):
-    try:
-        return answer()
-    except redis.RedisError:
-        return json_error(503, "temporarily unavailable; retry", {"Retry-After": "5"})
+    if not _names().delete(key):
+        return json_error(404, "no conversation name is stored for that key")
+    return jsonify(deleted=True)

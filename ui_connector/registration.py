@@ -44,17 +44,14 @@ class RegistrationAttempts:
 def _issue_token_if(allowed) -> tuple:
     services = current_app.extensions["ui_connector"]
     client = request.remote_addr or "unknown"
-    try:
-        if not services.registration_attempts.admit(client):
-            return json_error(429, "too many failed registrations; retry later",
-                              {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})
-        if not allowed():
-            log.info("registration refused", extra={"client": client})
-            return json_error(401, "could not authenticate: the credentials were not accepted",
-                              {"WWW-Authenticate": "Bearer"})
-        services.registration_attempts.succeeded(client)
-    except redis.RedisError:
-        return json_error(503, "temporarily unavailable; retry", {"Retry-After": "5"})
+    if not services.registration_attempts.admit(client):
+        return json_error(429, "too many failed registrations; retry later",
+                          {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})
+    if not allowed():
+        log.info("registration refused", extra={"client": client})
+        return json_error(401, "could not authenticate: the credentials were not accepted",
+                          {"WWW-Authenticate": "Bearer"})
+    services.registration_attempts.succeeded(client)
     return jsonify(token=services.tokens.issue(_user_from_body())), 200
 
 

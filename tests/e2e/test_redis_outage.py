@@ -26,6 +26,11 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated
     assert during[0].headers["Retry-After"]
     assert requests.get(f"{interceptor.url}/readyz", timeout=15).status_code == 503
     assert requests.get(f"{interceptor.url}/healthz", timeout=15).status_code == 200
+    token = register_offline_token(agent)
+    for method, path in (("POST", "/register"), ("GET", "/conversation-name?conversationIntegrationKey=k")):
+        answer = requests.request(method, f"{connector.url}{path}", headers={"Authorization": token}, timeout=15)
+        assert answer.status_code == 503 and answer.headers["Retry-After"], (path, answer.text)
+        assert answer.json()["error"]["status"] == "UNAVAILABLE"
     bystander = Desktop(connector.url, register_offline_token(agent))
     ok, reason = bystander.join(new_conversation())
     bystander.close()
