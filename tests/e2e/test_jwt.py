@@ -139,3 +139,16 @@ def test_the_connector_refuses_to_start_without_a_secret(redis_server, tmp_path)
 
 def _path_env() -> dict[str, str]:
     return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+
+
+def test_no_secret_or_token_reaches_the_connector_log(connector, secret):
+    token = register(connector.url)
+    requests.get(f"{connector.url}/conversation-name", params={"conversationIntegrationKey": "+15550001111"},
+                 headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    refused = bad_tokens(secret)["wrong signature"]
+    requests.get(f"{connector.url}/conversation-name", headers={"Authorization": f"Bearer {refused}"}, timeout=10)
+
+    log = connector.log_path.read_text()
+    assert '"severity": ' in log  # the service's JSON log lines are there to search
+    for secret_text in (secret, token, refused, "15550001111"):
+        assert secret_text not in log
