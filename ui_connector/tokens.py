@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -12,6 +13,7 @@ from ui_connector.config import TokenSettings
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 class InvalidToken(Exception):
@@ -32,6 +34,7 @@ class TokenService:
             "iat": now,
             "exp": now + timedelta(minutes=self._settings.lifetime_minutes),
             "project": self._project_id,
+            "jti": secrets.token_urlsafe(12),  # tells two tokens of one user apart (resume cursors are per token)
         }
         if user:
             claims["sub"] = user
@@ -57,11 +60,17 @@ class TokenService:
             raise InvalidToken("token signature is invalid") from None
         except jwt.InvalidAlgorithmError:
             raise InvalidToken(f"token must be signed with {ALGORITHM}") from None
-        except jwt.PyJWTError:
+        except Exception:  # the token is the caller's input: whatever a library raises on it is a refusal
             raise InvalidToken("token is malformed") from None
+        if any(not _is_whole_number(claims[name]) for name in _TIME_CLAIMS if name in claims):
+            raise InvalidToken("token times (exp, iat, nbf) must be whole numbers of seconds")
         if claims.get("project") != self._project_id:
             raise InvalidToken("token was issued for another project")
         return claims
+
+
+def _is_whole_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def token_from_header(header: str) -> str:
