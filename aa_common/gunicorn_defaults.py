@@ -16,10 +16,13 @@ def env_int(name: str, default: int) -> int:
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{env_int('PORT', 8080)}"
 timeout = 60
 graceful_timeout = 8  # Cloud Run sends SIGKILL 10 s after SIGTERM
-keepalive = 75
+# Idle time allowed on a kept-alive connection; gunicorn's gevent worker also bounds reading a request's
+# headers by it, so a client that sends half a request holds its connection this long at most.
+keepalive = 15
 accesslog = None
 errorlog = "-"
 control_socket_disable = True  # no runtime management socket: nothing uses it, and instances would share its path
 loglevel = os.environ.get("LOG_LEVEL", "info").strip().lower() or "info"
 if loglevel not in {"debug", "info", "warning", "error", "critical"}:
     raise SystemExit(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {loglevel!r}")
+logger_class = "aa_common.gunicorn_logging.JsonLogger"  # gunicorn's own lines as JSON too

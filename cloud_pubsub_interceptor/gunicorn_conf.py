@@ -3,7 +3,8 @@
 The Dockerfile, `make interceptor` and the end-to-end tests all run exactly this.
 """
 from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)
-    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, loglevel, timeout)
+    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, logger_class, loglevel,
+    timeout)
 
 wsgi_app = "cloud_pubsub_interceptor.app:create_app()"
 worker_class = "gthread"

@@ -3,13 +3,22 @@
 One gevent worker per instance: Socket.IO keeps per-connection state in the process,
 so instances (not workers) are the unit of scale, and Cloud Run's session affinity
 keeps a long-polling client on its instance. `worker_connections` is the number of
-concurrent connections the worker holds; deploy sets Cloud Run's concurrency to it.
+concurrent connections the worker holds: the Socket.IO sessions it admits
+(`SOCKET_MAX_CONNECTIONS`) plus room for health checks, registration and the proxy, so
+those keep answering when every session slot is taken.
 The Dockerfile, `make ui-connector` and the end-to-end tests all run exactly this.
 """
 from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)
-    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, loglevel, timeout)
+    accesslog, bind, control_socket_disable, env_int, errorlog, graceful_timeout, keepalive, logger_class, loglevel,
+    timeout)
+from aa_common.log_format import log_gevent_errors
 
 wsgi_app = "ui_connector.app:create_app()"
 worker_class = "gevent"
 workers = 1
-worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+HTTP_HEADROOM = 100
+worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", env_int("SOCKET_MAX_CONNECTIONS", 1000) + HTTP_HEADROOM)
+
+
+def post_worker_init(worker) -> None:
+    log_gevent_errors()
