@@ -1,12 +1,14 @@
 """HTTP plumbing both services share: JSON errors, request size limits and health routes."""
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
 import redis
 from flask import Blueprint, Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +29,19 @@ _STATUS_NAMES = {
 }
 
 
+def _error_body(code: int, message: str) -> dict:
+    return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
+
+
 def json_error(code: int, message: str, headers: dict[str, str] | None = None):
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
-    body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
-    return jsonify(body), code, headers or {}
+    return jsonify(_error_body(code, message)), code, headers or {}
+
+
+def json_error_response(code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The same error as a WSGI response, for middleware that answers before Flask does."""
+    return Response(json.dumps(_error_body(code, message)), status=code, headers=headers,
+                    mimetype="application/json")
 
 
 def install_error_handlers(app: Flask) -> None:

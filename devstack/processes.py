@@ -133,6 +133,16 @@ class Service:
         stop_process_group(self._process, timeout=25)
         self._process = None
 
+    def worker_pids(self) -> list[int]:
+        """The server's worker processes (its children), for tests and benchmarks that watch them."""
+        if self._process is None:
+            return []
+        master = self._process.pid
+        try:
+            return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+        except OSError:
+            return []
+
     def _exited(self) -> bool:
         return self._process is None or self._process.poll() is not None
 

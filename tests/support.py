@@ -127,3 +127,65 @@ class Desktop:
 
     def close(self) -> None:
         self.client.disconnect()
+
+
+class RawSocketIO:
+    """Engine.IO v4 / Socket.IO v5 spoken by hand over a WebSocket, to send what no well-behaved
+    client library would: reserved event names, binary packets, floods, half-open sessions."""
+
+    def __init__(self, connector_url: str, token: str | None = None):
+        import websocket  # websocket-client
+
+        url = connector_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        self.ws = websocket.create_connection(url, timeout=10)
+        opening = self.ws.recv()
+        assert opening.startswith("0"), opening
+        self.received: list[str] = []
+        if token is not None:
+            self.ws.send("40" + json.dumps({"token": token}))
+
+    def send(self, packet: str) -> None:
+        self.ws.send(packet)
+
+    def emit(self, event: str, *args, ack_id: int | None = None) -> None:
+        self.ws.send("42" + ("" if ack_id is None else str(ack_id)) + json.dumps([event, *args]))
+
+    def next_packet(self, timeout: float = 10) -> str | None:
+        """The next Socket.IO packet (Engine.IO pings are answered); None once the server closed."""
+        import websocket
+
+        self.ws.settimeout(timeout)
+        while True:
+            try:
+                frame = self.ws.recv()
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                return None
+            if frame == "":
+                return None
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            if frame == "1":  # Engine.IO CLOSE
+                return None
+            if frame.startswith("4"):
+                self.received.append(frame[1:])
+                return frame[1:]
+
+    def wait_closed(self, timeout: float = 10) -> bool:
+        """Read until the server closes the session; False if it is still open after ``timeout``."""
+        import websocket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.next_packet(timeout=max(0.1, deadline - time.monotonic())) is None:
+                    return True
+            except websocket.WebSocketTimeoutException:
+                return False
+        return False
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except OSError:
+            pass

@@ -1,6 +1,7 @@
 """The UI connector's app factory: wires configuration, Redis, tokens, fan-out and routes."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,14 +19,16 @@ from aa_common.redis_client import connect_redis
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
 from ui_connector.config import ConnectorConfig
 from ui_connector.conversation_names import ConversationNames, conversation_name_routes
+from ui_connector.deadlines import Deadlines
 from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
 from ui_connector.registration import RegistrationAttempts, registration_routes
+from ui_connector.socket_guard import EngineIOGate, SocketGuard
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
-from ui_connector.websocket_writes import WholeFrameWrites
+from ui_connector.websocket_transport import CooperativeWebSockets, bound_websocket_messages
 
 
 @dataclass
@@ -38,6 +41,7 @@ class ConnectorServices:
     conversation_names: ConversationNames
     fanout: ConversationFanout
     socketio: SocketIO
+    deadlines: Deadlines
     dialogflow: DialogflowClient
 
 
@@ -58,9 +62,14 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)
     origins = config.cors_allowed_origins
     CORS(app, origins=origins or [], expose_headers=["Retry-After"])
+    limits = config.socket_limits
     socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=True,
-                        cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=64 * 1024)
-    app.wsgi_app = WholeFrameWrites(app.wsgi_app)
+                        cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=limits.max_message_bytes,
+                        logger=_quiet_logger("socketio.server"), engineio_logger=_quiet_logger("engineio.server"))
+    bound_websocket_messages(socketio.server.eio)
+    deadlines = Deadlines(spawn=socketio.start_background_task, sleep=socketio.sleep)
+    guard = SocketGuard(socketio.server, limits, deadlines, sleep=socketio.sleep)
+    app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits)
 
     tokens = TokenService(secret, config.tokens, config.project_id)
     fanout = ConversationFanout(
@@ -80,10 +89,11 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         conversation_names=ConversationNames(client, secret, config.conversation_name_ttl_seconds),
         fanout=fanout,
         socketio=socketio,
+        deadlines=deadlines,
         dialogflow=DialogflowClient(config.dialogflow_api_endpoint, config.dialogflow_timeout_seconds,
                                     use_google_credentials=config.dialogflow_auth == "google"),
     )
-    socketio.on_namespace(DesktopNamespace(tokens, fanout, config.project_id))
+    socketio.on_namespace(DesktopNamespace(tokens, fanout, config.project_id, guard, deadlines))
 
     install_error_handlers(app)
 
@@ -102,6 +112,14 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         return jsonify(status="ok", project=config.project_id, conversations=len(fanout.watching()))
 
     return app
+
+
+def _quiet_logger(name: str) -> logging.Logger:
+    """python-socketio and python-engineio log every packet, tokens included, at INFO, and add a plain-text
+    handler to a logger they are not given: hand them ours, which only passes warnings on, as JSON."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)
+    return logger
 
 
 def _socketio_origins(origins: list[str]) -> list[str] | str | None:

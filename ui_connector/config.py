@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aa_common.config import ConfigError, Env, RedisSettings, RetentionSettings
+from ui_connector.socket_guard import SocketLimits
 
 AUTH_OPTIONS = ("", "Salesforce", "SalesforceLWC", "GenesysCloud", "Twilio", "OIDC", "Skip")
 APP_AUTH_OPTIONS = ("", "Twilio")
@@ -96,6 +97,7 @@ class ConnectorConfig:
     dialogflow_auth: str = "google"
     desktop_conversation_profile: str = ""
     trusted_proxy_hops: int = 1
+    socket_limits: SocketLimits = field(default_factory=SocketLimits)
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "ConnectorConfig":
@@ -121,6 +123,12 @@ class ConnectorConfig:
             dialogflow_auth=_dialogflow_auth(env),
             desktop_conversation_profile=env.str("DESKTOP_CONVERSATION_PROFILE"),
             trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 1),
+            socket_limits=SocketLimits(
+                max_sessions=env.int("SOCKET_MAX_CONNECTIONS", 1000, minimum=1),
+                authenticate_within_seconds=env.float("SOCKET_AUTH_TIMEOUT_SECONDS", 5.0, minimum=0.5),
+                events_per_second=env.float("SOCKET_EVENTS_PER_SECOND", 20.0, minimum=0.1),
+                event_burst=env.int("SOCKET_EVENT_BURST", 100, minimum=1),
+            ),
         )
 
 

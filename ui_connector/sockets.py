@@ -5,11 +5,13 @@ import logging
 import time
 
 from flask import request, session
-from flask_socketio import Namespace, emit
+from flask_socketio import Namespace, disconnect, emit
 
 from aa_common.conversations import ConversationName, InvalidConversationName
 from aa_common.event_store import parse_event_id
+from ui_connector.deadlines import Deadlines
 from ui_connector.fanout import ConversationFanout
+from ui_connector.socket_guard import SocketGuard
 from ui_connector.tokens import InvalidToken, TokenService
 
 log = logging.getLogger(__name__)
@@ -30,11 +32,14 @@ class JoinRequest:
 
 
 class DesktopNamespace(Namespace):
-    def __init__(self, tokens: TokenService, fanout: ConversationFanout, project_id: str):
+    def __init__(self, tokens: TokenService, fanout: ConversationFanout, project_id: str, guard: SocketGuard,
+                 deadlines: Deadlines):
         super().__init__("/")
         self._tokens = tokens
         self._fanout = fanout
         self._project_id = project_id
+        self._guard = guard
+        self._deadlines = deadlines
 
     def trigger_event(self, event, *args):
         # Desktops' event names are hyphenated (join-conversation); handler names cannot be.
@@ -46,20 +51,28 @@ class DesktopNamespace(Namespace):
             claims = self._tokens.verify(token)
         except InvalidToken as error:
             log.info("Socket.IO connection refused: %s", error)
-            emit("unauthenticated", {"reason": str(error)})
-            return False
+            self._refuse(str(error))
+            return
         session["claims"] = claims
         session["joined"] = set()
-        self.socketio.start_background_task(self._close_when_expired, request.sid, claims["exp"])
-        return True
+        self._guard.authenticated(request.sid)
+        sid = request.sid
+        self._deadlines.set(("token", sid), claims["exp"], lambda: self._close_expired(sid))
 
-    def _close_when_expired(self, sid: str, expires_at: float) -> None:
+    def _refuse(self, reason: str) -> None:
+        """Tell the desktop why, then end the Socket.IO connection with a DISCONNECT packet that has
+        no payload: every socket.io-client version parses it, and none reconnects by itself with the
+        token it was just refused for (it registers again on ``unauthenticated``)."""
+        emit("unauthenticated", {"reason": reason})
+        disconnect()
+
+    def _close_expired(self, sid: str) -> None:
         """No event without a valid JWT: a connection ends when its token does."""
-        self.socketio.sleep(max(0.0, expires_at - time.time()))
         self.socketio.emit("unauthenticated", {"reason": "token expired"}, to=sid)
         self.socketio.server.disconnect(sid, namespace=self.namespace)
 
     def on_disconnect(self, reason=None):
+        self._deadlines.cancel(("token", request.sid))
         self._fanout.leave_all(request.sid)
 
     def on_join_conversation(self, message):

@@ -119,10 +119,10 @@ def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(isolated_stack):
 
     def record(*ack):
         acks.append(ack)
-        if len(acks) == 120:
+        if len(acks) == 90:
             done.set()
 
-    for _ in range(120):
+    for _ in range(90):  # within the per-connection packet burst (test_socket_abuse.py goes past it)
         client.emit("join-conversation", new_conversation(), callback=record)
     assert done.wait(30)
     assert sum(1 for ok, _ in acks if ok) == 50

@@ -1,10 +1,10 @@
 // A desktop as agent desktops are written: the official socket.io-client from npm.
-// Usage: node desktop.mjs URL TOKEN CONVERSATION COUNT [LAST_EVENT_ID]
+// Usage: [SOCKET_IO_CLIENT=<npm package>] node desktop.mjs URL TOKEN CONVERSATION COUNT [LAST_EVENT_ID]
 // Prints one JSON line per step ({"joined": ...}, {"event": ...}) and exits 0 once COUNT events arrived.
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const { io } = require("socket.io-client");
+const { io } = require(process.env.SOCKET_IO_CLIENT || "socket.io-client");
 const [url, token, conversationName, count, lastEventId] = process.argv.slice(2);
 const print = (line) => process.stdout.write(JSON.stringify(line) + "\n");
 const EVENTS = [

@@ -1,0 +1,146 @@
+"""One Socket.IO client, or none, cannot hurt everyone: the connector bounds what a client can make it do."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+import websocket
+
+from devstack.processes import wait_until
+from tests.support import Desktop, RawSocketIO, event_for, new_conversation, push, register, short_name
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def small_connector(stack):
+    """A connector with few session slots and a short authentication window, so limits are reached quickly."""
+    return stack.ui_connector(SOCKET_MAX_CONNECTIONS="20", SOCKET_AUTH_TIMEOUT_SECONDS="2")
+
+
+def joined(raw: RawSocketIO, ack_id: int, conversation: str) -> bool:
+    raw.emit("join-conversation", conversation, ack_id=ack_id)
+    while (packet := raw.next_packet()) is not None:
+        if packet.startswith(f"3{ack_id}["):
+            return json.loads(packet[len(f"3{ack_id}"):])[0]
+    return False
+
+
+def test_a_client_sent_connect_event_closes_the_connection_instead_of_resetting_it(connector):
+    raw = RawSocketIO(connector.url, register(connector.url))
+    assert raw.next_packet().startswith("0{")  # connected to the namespace
+    assert all(joined(raw, index, new_conversation()) for index in range(50))
+
+    raw.emit("connect", {"token": "whatever"})
+
+    assert raw.wait_closed(5), "the connection stayed open after a client-sent 'connect' event"
+    assert "reserved event name" in connector.log_tail(50)
+
+
+def test_a_client_sent_disconnect_event_closes_the_connection(connector):
+    raw = RawSocketIO(connector.url, register(connector.url))
+    assert raw.next_packet().startswith("0{")
+    raw.emit("disconnect")
+    assert raw.wait_closed(5)
+
+
+def test_a_token_that_breaks_verification_is_refused(connector):
+    raw = RawSocketIO(connector.url, "\ud800")
+
+    assert raw.next_packet().startswith("0{")
+    assert raw.next_packet() == '2["unauthenticated",{"reason":"token is malformed"}]'
+    assert raw.next_packet(timeout=5) == "1"  # DISCONNECT, with no payload, as protocol v5 requires
+
+
+def test_a_fragmented_message_is_cut_off_at_the_size_limit(connector):
+    raw = RawSocketIO(connector.url)  # no CONNECT: the limit holds before authentication too
+    fragment = "x" * 65536
+    sent = 0
+    raw.ws.send_frame(websocket.ABNF.create_frame("4" + fragment, websocket.ABNF.OPCODE_TEXT, fin=0))
+    try:
+        for _ in range(400):
+            raw.ws.send_frame(websocket.ABNF.create_frame(fragment, websocket.ABNF.OPCODE_CONT, fin=0))
+            sent += 1
+    except (BrokenPipeError, ConnectionResetError, websocket.WebSocketConnectionClosedException):
+        pass
+    assert sent < 400 or raw.wait_closed(5), "the server kept reading a message far over its limit"
+    assert raw.wait_closed(5)
+
+
+@pytest.mark.parametrize("packet", [
+    '59999999999-["join-conversation",{"_placeholder":true,"num":0}]',  # claims ten billion attachments
+    '451-["join-conversation",{"_placeholder":true,"num":0}]',
+])
+def test_binary_packets_close_the_connection(connector, packet):
+    raw = RawSocketIO(connector.url, register(connector.url))
+    assert raw.next_packet().startswith("0{")
+    raw.send("4" + packet)
+    assert raw.wait_closed(5)
+
+
+@pytest.mark.parametrize("packet", ['42["join-conversation"', "4Z", '42{"not":"a list"}', "49"])
+def test_malformed_packets_close_the_connection_without_a_traceback(connector, packet):
+    raw = RawSocketIO(connector.url, register(connector.url))
+    assert raw.next_packet().startswith("0{")
+    raw.send(packet)
+    assert raw.wait_closed(5)
+    assert "Traceback" not in connector.log_path.read_text()
+
+
+def test_sessions_that_never_authenticate_are_closed_and_do_not_block_http(small_connector):
+    sessions = [RawSocketIO(small_connector.url) for _ in range(20)]
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        RawSocketIO(small_connector.url)
+    assert refused.value.status_code == 503
+
+    assert requests.get(f"{small_connector.url}/healthz", timeout=5).status_code == 200
+    assert register(small_connector.url)
+
+    assert all(session.wait_closed(10) for session in sessions), "unauthenticated sessions stayed open"
+    wait_until(lambda: _can_open(small_connector.url), 10, "a free session slot")
+
+
+def _can_open(url: str) -> bool:
+    try:
+        RawSocketIO(url).close()
+    except websocket.WebSocketBadStatusException:
+        return False
+    return True
+
+
+def test_a_join_leave_flood_is_cut_off_and_starves_nobody(interceptor, connector):
+    watcher_conversation = new_conversation()
+    watcher = Desktop(connector.url, register(connector.url))
+    watcher.join(watcher_conversation)
+    workers_before = connector.worker_pids()
+    flooder = RawSocketIO(connector.url, register(connector.url))
+    assert flooder.next_packet().startswith("0{")
+    stop = threading.Event()
+
+    def flood():
+        flooded = new_conversation()
+        try:
+            while not stop.is_set():
+                flooder.emit("join-conversation", flooded, ack_id=1)
+                flooder.emit("leave-conversation", flooded, ack_id=2)
+        except (OSError, websocket.WebSocketException):
+            pass  # the server closed the flooder
+
+    thread = threading.Thread(target=flood)
+    thread.start()
+    try:
+        for index in range(10):
+            push(interceptor.url, "new-message-event", event_for(watcher_conversation, "new-message.json"))
+            assert requests.get(f"{connector.url}/healthz", timeout=5).status_code == 200
+        assert len(watcher.wait_for(10, timeout=15)) == 10
+    finally:
+        stop.set()
+        thread.join(10)
+    assert flooder.wait_closed(5), "the flooding connection was left open"
+    assert connector.worker_pids() == workers_before, "the worker was killed and replaced"
+    assert {name for name, _ in watcher.events} == {"new-message-event"}
+    assert {data["conversation_name"] for _, data in watcher.events} == {short_name(watcher_conversation)}
+    watcher.close()
