@@ -35,7 +35,7 @@ bench: install
 
 # Each service in the foreground exactly as production runs it; configure with environment variables.
 interceptor: install
-	$(BIN)/gunicorn --config python:cloud_pubsub_interceptor.gunicorn_conf
+	$(BIN)/python -m cloud_pubsub_interceptor.server
 
 ui-connector: install
 	$(BIN)/gunicorn --config python:ui_connector.gunicorn_conf

@@ -16,9 +16,9 @@ def env_int(name: str, default: int) -> int:
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{env_int('PORT', 8080)}"
 timeout = 60
 graceful_timeout = 8  # Cloud Run sends SIGKILL 10 s after SIGTERM
-# Idle time allowed on a kept-alive connection; gunicorn's gevent worker also bounds reading a request's
-# headers by it, so a client that sends half a request holds its connection this long at most.
-keepalive = 15
+# The time a client has to send a request's headers (gunicorn's gevent worker bounds that read by its
+# keep-alive time), and so the idle time allowed on a kept-alive connection too.
+keepalive = env_int("REQUEST_READ_TIMEOUT_SECONDS", 10)
 accesslog = None
 errorlog = "-"
 control_socket_disable = True  # no runtime management socket: nothing uses it, and instances would share its path

@@ -29,18 +29,18 @@ _STATUS_NAMES = {
 }
 
 
-def _error_body(code: int, message: str) -> dict:
+def error_body(code: int, message: str) -> dict:
     return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
 def json_error(code: int, message: str, headers: dict[str, str] | None = None):
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
-    return jsonify(_error_body(code, message)), code, headers or {}
+    return jsonify(error_body(code, message)), code, headers or {}
 
 
 def json_error_response(code: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """The same error as a WSGI response, for middleware that answers before Flask does."""
-    return Response(json.dumps(_error_body(code, message)), status=code, headers=headers,
+    return Response(json.dumps(error_body(code, message)), status=code, headers=headers,
                     mimetype="application/json")
 
 

@@ -29,6 +29,20 @@ class CloudLoggingFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def json_logging_dictconfig(level: str) -> dict:
+    """A ``logging.config.dictConfig`` sending the root logger to stdout as JSON, with granian's own
+    loggers propagating to it (for the interceptor's server, before the app configures logging)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": CloudLoggingFormatter}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+        "root": {"level": level.upper(), "handlers": ["stdout"]},
+        "loggers": {"_granian": {"handlers": [], "propagate": True},
+                    "granian.access": {"handlers": [], "propagate": True}},
+    }
+
+
 def log_gevent_errors() -> None:
     """Send what gevent's hub would print about a failed greenlet (a plain-text traceback on
     stderr) to the log instead."""

@@ -17,7 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-INTERCEPTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:cloud_pubsub_interceptor.gunicorn_conf"]
+INTERCEPTOR_COMMAND = [str(BIN / "python"), "-m", "cloud_pubsub_interceptor.server"]
 UI_CONNECTOR_COMMAND = [str(BIN / "gunicorn"), "--config", "python:ui_connector.gunicorn_conf"]
 
 

@@ -25,8 +25,13 @@ from tests.deploy.conftest import REPO_ROOT
 
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 SERVICES = {
-    "cloud_pubsub_interceptor": ["gunicorn", "--config", "python:cloud_pubsub_interceptor.gunicorn_conf"],
+    "cloud_pubsub_interceptor": ["python", "-m", "cloud_pubsub_interceptor.server"],
     "ui_connector": ["gunicorn", "--config", "python:ui_connector.gunicorn_conf"],
+}
+# What each command imports: its server configuration and the app factory that configuration names.
+SERVICE_MODULES = {
+    "cloud_pubsub_interceptor": ["cloud_pubsub_interceptor.server", "cloud_pubsub_interceptor.app"],
+    "ui_connector": ["ui_connector.gunicorn_conf", "ui_connector.app"],
 }
 PROJECT_PACKAGES = {"aa_common", "cloud_pubsub_interceptor", "ui_connector", "devstack"}
 
@@ -122,21 +127,20 @@ def test_copied_files_are_enough_to_load_the_service(service, tmp_path):
                     shutil.copytree(path, target, ignore=shutil.ignore_patterns("__pycache__"))
                 else:
                     shutil.copy(path, target)
-    config_module = SERVICES[service][-1].removeprefix("python:")
+    modules = SERVICE_MODULES[service]
     probe = (
         "import importlib, json, sys\n"
-        "conf = importlib.import_module(sys.argv[1])\n"
-        "module, _, factory = conf.wsgi_app.partition(':')\n"
-        "assert callable(getattr(importlib.import_module(module), factory.split('(')[0]))\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module(name)\n"
         f"print(json.dumps({{n: getattr(m, '__file__', None) for n, m in sys.modules.items() "
         f"if n.split('.')[0] in {sorted(PROJECT_PACKAGES)!r}}}))\n"
     )
-    result = subprocess.run([str(VENV_BIN / "python"), "-c", probe, config_module], cwd=context,
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", probe, *modules], cwd=context,
                             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(context), "LANG": "C.UTF-8"},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.splitlines()[-1])
-    assert config_module in loaded
+    assert set(modules) <= loaded.keys()
     outside = {name: file for name, file in loaded.items() if file and not file.startswith(str(context))}
     assert not outside, f"the image would lack these (not copied by the Dockerfile): {outside}"
 
@@ -168,8 +172,6 @@ def redis_port():
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_command_serves_healthz_on_port(service, redis_port, tmp_path):
-    if not (REPO_ROOT / service / "gunicorn_conf.py").exists():
-        pytest.skip(f"{service}/gunicorn_conf.py does not exist yet")
     port = free_port()
     secret_file = tmp_path / "jwt_secret_key"
     secret_file.write_text(secrets.token_urlsafe(48))

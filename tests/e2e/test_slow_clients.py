@@ -1,0 +1,77 @@
+"""Clients that send half a request and wait hold nothing for long, and stop no one else."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.support import event_for, new_conversation, push
+
+pytestmark = pytest.mark.e2e
+READ_TIMEOUT = 2
+
+
+def half_requests(url: str, count: int, with_body: bool) -> list[socket.socket]:
+    host, port = url.removeprefix("http://").split(":")
+    opened = []
+    for _ in range(count):
+        connection = socket.create_connection((host, int(port)), timeout=10)
+        if with_body:
+            connection.sendall(b"POST /new-message-event HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"mess")
+        else:
+            connection.sendall(b"POST /new-message-event HTTP/1.1\r\nHost: x\r\nContent-Le")
+        opened.append(connection)
+    return opened
+
+
+def cut_off_within(connections: list[socket.socket], seconds: float) -> list[bytes]:
+    """What each connection got before the server closed it; fails if one is still open after ``seconds``."""
+    answers = []
+    deadline = time.monotonic() + seconds
+    for connection in connections:
+        connection.settimeout(max(0.1, deadline - time.monotonic()))
+        received = b""
+        try:
+            while chunk := connection.recv(4096):
+                received += chunk
+        except TimeoutError:
+            pytest.fail(f"a half-sent request was still open after {seconds} s")
+        except ConnectionResetError:
+            pass
+        answers.append(received)
+        connection.close()
+    return answers
+
+
+@pytest.fixture(scope="module")
+def patient_interceptor(stack):
+    return stack.interceptor(REQUEST_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT))
+
+
+@pytest.fixture(scope="module")
+def patient_connector(stack):
+    return stack.ui_connector(REQUEST_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT))
+
+
+@pytest.mark.parametrize("with_body", [False, True], ids=["half the headers", "half the body"])
+def test_the_interceptor_keeps_taking_pushes_past_slow_clients(patient_interceptor, with_body):
+    slow = half_requests(patient_interceptor.url, 40, with_body)  # more than any thread pool it could have
+
+    for _ in range(5):
+        response = push(patient_interceptor.url, "new-message-event",
+                        event_for(new_conversation(), "new-message.json"), timeout=READ_TIMEOUT)
+        assert response.status_code == 204
+
+    answers = cut_off_within(slow, READ_TIMEOUT + 3)
+    if with_body:
+        assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), answers[0][:200]
+
+
+def test_the_connector_keeps_answering_past_slow_clients(patient_connector):
+    slow = half_requests(patient_connector.url, 200, with_body=False)
+
+    assert requests.get(f"{patient_connector.url}/healthz", timeout=READ_TIMEOUT).status_code == 200
+
+    cut_off_within(slow, READ_TIMEOUT + 3)
