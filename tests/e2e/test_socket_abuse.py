@@ -144,3 +144,15 @@ def test_a_join_leave_flood_is_cut_off_and_starves_nobody(interceptor, connector
     assert {name for name, _ in watcher.events} == {"new-message-event"}
     assert {data["conversation_name"] for _, data in watcher.events} == {short_name(watcher_conversation)}
     watcher.close()
+
+
+def test_an_oversized_long_polling_post_is_answered_at_once(connector):
+    opened = requests.get(f"{connector.url}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=5)
+    sid = json.loads(opened.text[1:])["sid"]
+    url = f"{connector.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+
+    too_large = requests.post(url, data="4" + "x" * 200_000, timeout=5)
+    chunked = requests.post(url, data=iter([b"40", b"{}"]), timeout=5)
+
+    assert too_large.status_code == 413 and chunked.status_code == 413
+    assert "Content-Length" in too_large.json()["error"]["message"]
