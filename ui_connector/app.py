@@ -25,6 +25,7 @@ from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_rou
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
 from ui_connector.registration import RegistrationAttempts, registration_routes
+from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
@@ -63,7 +64,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     origins = config.cors_allowed_origins
     CORS(app, origins=origins or [], expose_headers=["Retry-After"])
     limits = config.socket_limits
-    socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=True,
+    socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=False,
                         cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=limits.max_message_bytes,
                         logger=_quiet_logger("socketio.server"), engineio_logger=_quiet_logger("engineio.server"))
     bound_websocket_messages(socketio.server.eio)
@@ -75,7 +76,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     fanout = ConversationFanout(
         EventStore(client, config.retention),
         pubsub_client or connect_redis(config.redis, blocking_reads=True),
-        emit=lambda event, payload, sid: socketio.emit(event, payload, to=sid),
+        send=socketio.server.eio.send,
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
     )
@@ -93,7 +94,9 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         dialogflow=DialogflowClient(config.dialogflow_api_endpoint, config.dialogflow_timeout_seconds,
                                     use_google_credentials=config.dialogflow_auth == "google"),
     )
-    socketio.on_namespace(DesktopNamespace(tokens, fanout, config.project_id, guard, deadlines))
+    desktops = DesktopNamespace(tokens, fanout, ResumeCursors(client, config.resume_cursor_ttl_seconds),
+                                config.project_id, guard, deadlines, config.connection_max_age_seconds)
+    socketio.on_namespace(desktops)
 
     install_error_handlers(app)
 

@@ -98,6 +98,8 @@ class ConnectorConfig:
     desktop_conversation_profile: str = ""
     trusted_proxy_hops: int = 1
     socket_limits: SocketLimits = field(default_factory=SocketLimits)
+    connection_max_age_seconds: int = 3300
+    resume_cursor_ttl_seconds: int = 300
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "ConnectorConfig":
@@ -129,6 +131,9 @@ class ConnectorConfig:
                 events_per_second=env.float("SOCKET_EVENTS_PER_SECOND", 20.0, minimum=0.1),
                 event_burst=env.int("SOCKET_EVENT_BURST", 100, minimum=1),
             ),
+            # Cloud Run ends every request (a WebSocket too) at 60 minutes: close first, so desktops reconnect.
+            connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=10),
+            resume_cursor_ttl_seconds=env.int("RESUME_CURSOR_TTL_SECONDS", 300, minimum=10),
         )
 
 

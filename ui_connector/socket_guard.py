@@ -92,11 +92,9 @@ class SocketGuard:
         open_sessions = sum(not session.closed for session in self._eio.sockets.values())
         return open_sessions < self._limits.max_sessions
 
-    def authenticated(self, sid: str, namespace: str = "/") -> None:
-        """The Socket.IO connection ``sid`` presented a valid token: its session may stay."""
-        eio_sid = self._server.manager.eio_sid_from_sid(sid, namespace)
-        if eio_sid is not None:
-            self._deadlines.cancel(("authenticate", eio_sid))
+    def authenticated(self, eio_sid: str) -> None:
+        """The session presented a valid token: it may stay."""
+        self._deadlines.cancel(("authenticate", eio_sid))
 
     def close(self, eio_sid: str, why: str) -> None:
         """Close the session's transport. socket.io clients reconnect by themselves after this

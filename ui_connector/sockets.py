@@ -1,21 +1,47 @@
-"""The Socket.IO API desktops use: connect with a JWT, join and leave conversations."""
+"""The Socket.IO API desktops use: connect with a JWT, join and leave conversations, refresh the token.
+
+A connection lives as long as its token (refreshed in-band with ``refresh-token``) and at most
+``CONNECTION_MAX_AGE_SECONDS`` (jittered); then the connector closes its transport, which socket.io
+clients answer by reconnecting. When a connection closes, where it had got in each conversation is
+kept for a few minutes under its token's id, so a rejoin with the same token and no ``lastEventId``
+resumes there instead of replaying the whole conversation again.
+"""
 from __future__ import annotations
 
 import logging
+import random
 import time
+from dataclasses import dataclass, field
 
-from flask import request, session
+import redis
+from flask import request
 from flask_socketio import Namespace, disconnect, emit
 
 from aa_common.conversations import ConversationName, InvalidConversationName
 from aa_common.event_store import parse_event_id
 from ui_connector.deadlines import Deadlines
 from ui_connector.fanout import ConversationFanout
+from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import SocketGuard
 from ui_connector.tokens import InvalidToken, TokenService
 
 log = logging.getLogger(__name__)
 MAX_CONVERSATIONS_PER_CONNECTION = 50
+MAX_AGE_JITTER = 0.1
+
+
+class Refusal:
+    """Stable codes in the third element of a refused ack; desktops decide by them, not by the text."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    UNAVAILABLE = "UNAVAILABLE"  # the only one worth retrying as it is
+
+
+def refused(reason: str, code: str) -> tuple[bool, str, str]:
+    return False, reason, code
 
 
 class JoinRequest:
@@ -31,15 +57,32 @@ class JoinRequest:
         self.last_event_id: str | None = last_event_id
 
 
+@dataclass(eq=False)
+class DesktopConnection:
+    eio_sid: str
+    claims: dict
+    joined: set[str] = field(default_factory=set)
+
+    @property
+    def token_id(self) -> str | None:
+        return self.claims.get("jti")
+
+
 class DesktopNamespace(Namespace):
-    def __init__(self, tokens: TokenService, fanout: ConversationFanout, project_id: str, guard: SocketGuard,
-                 deadlines: Deadlines):
+    def __init__(self, tokens: TokenService, fanout: ConversationFanout, resume: ResumeCursors, project_id: str,
+                 guard: SocketGuard, deadlines: Deadlines, max_age_seconds: int):
         super().__init__("/")
         self._tokens = tokens
         self._fanout = fanout
+        self._resume = resume
         self._project_id = project_id
         self._guard = guard
         self._deadlines = deadlines
+        self._max_age = max_age_seconds
+        self._connections: dict[str, DesktopConnection] = {}
+
+    def connected(self) -> int:
+        return len(self._connections)
 
     def trigger_event(self, event, *args):
         # Desktops' event names are hyphenated (join-conversation); handler names cannot be.
@@ -53,11 +96,14 @@ class DesktopNamespace(Namespace):
             log.info("Socket.IO connection refused: %s", error)
             self._refuse(str(error))
             return
-        session["claims"] = claims
-        session["joined"] = set()
-        self._guard.authenticated(request.sid)
         sid = request.sid
+        eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, self.namespace)
+        self._connections[sid] = DesktopConnection(eio_sid, claims)
+        self._guard.authenticated(eio_sid)
         self._deadlines.set(("token", sid), claims["exp"], lambda: self._close_expired(sid))
+        age = self._max_age * random.uniform(1 - MAX_AGE_JITTER, 1 + MAX_AGE_JITTER)
+        self._deadlines.set(("max-age", sid), time.time() + age,
+                            lambda: self._guard.close(eio_sid, "maximum connection age reached"))
 
     def _refuse(self, reason: str) -> None:
         """Tell the desktop why, then end the Socket.IO connection with a DISCONNECT packet that has
@@ -72,45 +118,78 @@ class DesktopNamespace(Namespace):
         self.socketio.server.disconnect(sid, namespace=self.namespace)
 
     def on_disconnect(self, reason=None):
-        self._deadlines.cancel(("token", request.sid))
-        self._fanout.leave_all(request.sid)
+        sid = request.sid
+        self._deadlines.cancel(("token", sid))
+        self._deadlines.cancel(("max-age", sid))
+        connection = self._connections.pop(sid, None)
+        viewers = self._fanout.leave_all(sid)
+        if connection is not None and connection.token_id and viewers:
+            self._resume.save(connection.token_id, {conversation: v.cursor for conversation, v in viewers.items()})
 
     def on_join_conversation(self, message):
-        problem = self._authorization_problem()
+        connection, problem = self._authorized()
         if problem:
-            return False, problem
+            return problem
         try:
             join = JoinRequest(message)
         except (InvalidConversationName, ValueError) as error:
-            return False, str(error)
+            return refused(str(error), Refusal.INVALID_ARGUMENT)
         if join.conversation.project != self._project_id:
-            return False, f"conversation belongs to project {join.conversation.project!r}, not to this connector's project"
-        joined: set = session["joined"]
-        if join.conversation.key not in joined and len(joined) >= MAX_CONVERSATIONS_PER_CONNECTION:
-            return False, f"a connection may watch at most {MAX_CONVERSATIONS_PER_CONNECTION} conversations"
-        joined.add(join.conversation.key)  # counted before the join waits on Redis, so bursts cannot pass the cap
+            return refused(f"conversation belongs to project {join.conversation.project!r}, "
+                           "not to this connector's project", Refusal.PERMISSION_DENIED)
+        key = join.conversation.key
+        if key not in connection.joined and len(connection.joined) >= MAX_CONVERSATIONS_PER_CONNECTION:
+            return refused(f"a connection may watch at most {MAX_CONVERSATIONS_PER_CONNECTION} conversations",
+                           Refusal.RESOURCE_EXHAUSTED)
+        connection.joined.add(key)  # counted before the join waits on Redis, so bursts cannot pass the cap
         try:
-            self._fanout.join(request.sid, join.conversation.key, join.last_event_id)
-        except TimeoutError:
-            joined.discard(join.conversation.key)
-            log.warning("join failed: Redis did not confirm the subscription")
-            return False, "event store temporarily unavailable; retry the join"
-        return True, join.conversation.key
+            resume_after = join.last_event_id or self._resume_point(connection, key)
+            if self._connections.get(request.sid) is not connection:
+                return refused("the connection closed while joining", Refusal.UNAUTHENTICATED)
+            self._fanout.join(request.sid, connection.eio_sid, key, resume_after)
+        except (TimeoutError, redis.RedisError) as error:
+            connection.joined.discard(key)
+            log.warning("join failed: Redis is unavailable", extra={"error": type(error).__name__})
+            return refused("event store temporarily unavailable; retry the join", Refusal.UNAVAILABLE)
+        return True, key
+
+    def _resume_point(self, connection: DesktopConnection, conversation: str) -> str | None:
+        return self._resume.load(connection.token_id, conversation) if connection.token_id else None
 
     def on_leave_conversation(self, message):
         name = message.get("conversationName") if isinstance(message, dict) else message
         try:
             conversation = ConversationName.parse(name).key
         except InvalidConversationName as error:
-            return False, str(error)
+            return refused(str(error), Refusal.INVALID_ARGUMENT)
         self._fanout.leave(request.sid, conversation)
-        session.get("joined", set()).discard(conversation)
+        connection = self._connections.get(request.sid)
+        if connection is not None:
+            connection.joined.discard(conversation)
         return True, conversation
 
-    def _authorization_problem(self) -> str | None:
-        claims = session.get("claims")
-        if not claims:
-            return "unauthenticated"
-        if claims["exp"] < time.time():
-            return "unauthenticated: token expired; register again and reconnect"
-        return None
+    def on_refresh_token(self, message):
+        """Move the connection's expiry with a fresh token from ``/register``: ``[true, <new exp>]``."""
+        connection, problem = self._authorized()
+        if problem:
+            return problem
+        token = message.get("token") if isinstance(message, dict) else message
+        try:
+            claims = self._tokens.verify(token)
+        except InvalidToken as error:
+            return refused(str(error), Refusal.UNAUTHENTICATED)
+        if claims.get("sub") != connection.claims.get("sub"):
+            return refused("the new token is for another user", Refusal.PERMISSION_DENIED)
+        connection.claims = claims
+        sid = request.sid
+        self._deadlines.set(("token", sid), claims["exp"], lambda: self._close_expired(sid))
+        return True, claims["exp"]
+
+    def _authorized(self) -> tuple[DesktopConnection | None, tuple | None]:
+        connection = self._connections.get(request.sid)
+        if connection is None:
+            return None, refused("unauthenticated", Refusal.UNAUTHENTICATED)
+        if connection.claims["exp"] < time.time():
+            return None, refused("unauthenticated: token expired; register again and reconnect",
+                                 Refusal.UNAUTHENTICATED)
+        return connection, None

@@ -125,7 +125,8 @@ def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(isolated_stack):
     for _ in range(90):  # within the per-connection packet burst (test_socket_abuse.py goes past it)
         client.emit("join-conversation", new_conversation(), callback=record)
     assert done.wait(30)
-    assert sum(1 for ok, _ in acks if ok) == 50
+    assert sum(1 for ok, *_ in acks if ok) == 50
+    assert {tuple(ack[2:]) for ack in acks if not ack[0]} == {("RESOURCE_EXHAUSTED",)}
     client.disconnect()
 
 
@@ -182,8 +183,8 @@ def test_rejoining_right_after_leaving_is_answered_at_once(isolated_stack):
 def test_a_last_event_id_redis_cannot_read_after_is_refused_at_join(isolated_stack, last_event_id):
     _, _, connector = isolated_stack
     agent = Desktop(connector.url, register(connector.url))
-    ok, reason = agent.join(new_conversation(), last_event_id=last_event_id)
-    assert ok is False and "out of range" in reason
+    ok, reason, code = agent.join(new_conversation(), last_event_id=last_event_id)
+    assert ok is False and "out of range" in reason and code == "INVALID_ARGUMENT"
     agent.close()
 
 

@@ -154,12 +154,12 @@ def test_one_desktop_leaving_does_not_cut_off_another_on_the_same_instance(inter
 
 def test_joining_only_a_conversation_of_this_project(desktop):
     agent = desktop()
-    ok, reason = agent.join("projects/other-proj/locations/global/conversations/C1")
-    assert ok is False and "other-proj" in reason
-    ok, reason = agent.join("conversations/C1")
-    assert ok is False and "projects/<project>/conversations/<id>" in reason
-    ok, reason = agent.join({"conversationName": new_conversation(), "lastEventId": "yesterday"})
-    assert ok is False and "event id" in reason
+    ok, reason, code = agent.join("projects/other-proj/locations/global/conversations/C1")
+    assert ok is False and "other-proj" in reason and code == "PERMISSION_DENIED"
+    ok, reason, code = agent.join("conversations/C1")
+    assert ok is False and "projects/<project>/conversations/<id>" in reason and code == "INVALID_ARGUMENT"
+    ok, reason, code = agent.join({"conversationName": new_conversation(), "lastEventId": "yesterday"})
+    assert ok is False and "event id" in reason and code == "INVALID_ARGUMENT"
     ok, _ = agent.join(new_conversation())
     assert ok is True
 

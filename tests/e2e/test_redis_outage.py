@@ -32,9 +32,9 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated
         assert answer.status_code == 503 and answer.headers["Retry-After"], (path, answer.text)
         assert answer.json()["error"]["status"] == "UNAVAILABLE"
     bystander = Desktop(connector.url, register_offline_token(agent))
-    ok, reason = bystander.join(new_conversation())
+    ok, reason, code = bystander.join(new_conversation())
     bystander.close()
-    assert ok is False and "unavailable" in reason
+    assert ok is False and "unavailable" in reason and code == "UNAVAILABLE"
 
     server.start()
     retried = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
