@@ -28,7 +28,8 @@ _PATH = re.compile(
     rf"/(?P<version>v2|v2beta1)/projects/(?P<project>{_ID}(?::{_ID})?)"
     rf"(?:/locations/(?P<location>[a-z][a-z0-9-]{{0,62}}))?/(?P<method_path>.+)"
 )
-# (HTTP method, path under projects/P[/locations/L]/, Dialogflow method it is)
+# (HTTP method, path under projects/P[/locations/L]/, its name in Google's REST discovery documents
+# without projects./locations.). tests/unit/test_proxy_allow_list.py checks it against those documents.
 ALLOWED_METHODS = [
     ("POST", rf"conversations", "conversations.create"),
     ("GET", rf"conversations/{_ID}", "conversations.get"),
@@ -40,11 +41,13 @@ ALLOWED_METHODS = [
     ("GET", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.get"),
     ("PATCH", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.patch"),
     ("POST", rf"conversations/{_ID}/participants/{_ID}:analyzeContent", "conversations.participants.analyzeContent"),
-    ("POST", rf"conversations/{_ID}/participants/{_ID}/suggestions:"
-             rf"(?:suggestArticles|suggestFaqAnswers|suggestSmartReplies|suggestKnowledgeAssist)",
-     "conversations.participants.suggestions"),
+    *[("POST", rf"conversations/{_ID}/participants/{_ID}/suggestions:{kind}",
+       f"conversations.participants.suggestions.{kind}")
+      for kind in ("suggestArticles", "suggestFaqAnswers", "suggestSmartReplies", "suggestKnowledgeAssist")],
     ("POST", rf"conversations/{_ID}/suggestions:suggestConversationSummary",
      "conversations.suggestions.suggestConversationSummary"),
+    ("POST", rf"conversations/{_ID}/suggestions:generate", "conversations.suggestions.generate"),
+    ("POST", rf"conversations/{_ID}/suggestions:searchKnowledge", "conversations.suggestions.searchKnowledge"),
     ("POST", r"suggestions:searchKnowledge", "suggestions.searchKnowledge"),
     ("POST", r"statelessSuggestion:generate", "statelessSuggestion.generate"),
     ("PATCH", rf"answerRecords/{_ID}", "answerRecords.patch"),
