@@ -1,12 +1,15 @@
 """HTTP plumbing both services share: JSON errors, request size limits and health routes."""
 from __future__ import annotations
 
+import io
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import redis
-from flask import Blueprint, Flask, current_app, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +30,82 @@ _STATUS_NAMES = {
 }
 
 
-def json_error(code: int, message: str, headers: dict[str, str] | None = None):
+def error_body(code: int, message: str) -> dict[str, Any]:
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
-    body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
-    return jsonify(body), code, headers or {}
+    return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
+
+
+def json_error(code: int, message: str, headers: dict[str, str] | None = None):
+    """``error_body`` as a Flask view's answer."""
+    return jsonify(error_body(code, message)), code, headers or {}
+
+
+_READ_SIZE = 64 * 1024
+
+
+class BodyLimit:
+    """WSGI middleware: a request body over ``limit`` bytes is a 413, whatever its framing.
+
+    With a Content-Length, the length decides before anything is read. Without one (a chunked
+    body), at most ``limit + 1`` bytes are read: over the limit is a 413, within it the body goes
+    on buffered, with its Content-Length, so the app never sees a body cut at the limit (which is
+    what Werkzeug's own limit does to a stream it cannot measure). Plain WSGI, no server internals:
+    a chunked body is recognised by its Transfer-Encoding or by ``wsgi.input_terminated``, the
+    marker a server sets when its input stream ends with the body.
+    """
+
+    def __init__(self, app: Callable, limit: int):
+        self._app = app
+        self._limit = limit
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        declared = environ.get("CONTENT_LENGTH", "").strip()
+        if declared:
+            if declared.isdigit() and int(declared) > self._limit:
+                return self._too_large(environ, start_response)
+        elif _unmeasured_body(environ):
+            body = _read_at_most(environ["wsgi.input"], self._limit + 1)
+            if len(body) > self._limit:
+                return self._too_large(environ, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self._app(environ, start_response)
+
+    def _too_large(self, environ: dict, start_response: Callable) -> list[bytes]:
+        log.warning("request body over the limit", extra={"path": environ.get("PATH_INFO", ""),
+                                                           "limit": self._limit})
+        payload = json.dumps(error_body(413, f"request body is too large (the limit is {self._limit} bytes)"))
+        body = payload.encode()
+        start_response("413 Content Too Large", [("Content-Type", "application/json"),
+                                                 ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def _unmeasured_body(environ: dict) -> bool:
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or bool(environ.get("wsgi.input_terminated"))
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream``; WSGI servers may return fewer than asked before the end."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        part = stream.read(min(remaining, _READ_SIZE))
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def install_body_limit(app: Flask, limit: int) -> None:
+    """Both services' request size limit, ``MAX_REQUEST_BYTES``: see ``BodyLimit``.
+
+    Installed on the Flask app's own WSGI callable, so whatever middleware wraps it later
+    (Engine.IO's, in the UI connector) decides first which requests reach it.
+    """
+    app.wsgi_app = BodyLimit(app.wsgi_app, limit)
 
 
 def install_error_handlers(app: Flask) -> None:
@@ -43,11 +118,6 @@ def install_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         headers.pop("Content-Length", None)
         return json_error(error.code or 500, error.description or error.name, headers)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return json_error(413, f"request body is too large (the limit is {limit} bytes)")
 
     @app.errorhandler(redis.RedisError)
     def redis_unavailable(error: redis.RedisError):
