@@ -83,13 +83,20 @@ def proxying_connector(stack, upstream):
     return stack.ui_connector(DIALOGFLOW_API_ENDPOINT=upstream.url, DIALOGFLOW_AUTH="none")
 
 
-def test_a_chunked_push_over_the_limit_is_413_and_not_stored(interceptor, connector):
+def trailing_spaces(conversation: str, message_id: str, size: int) -> bytes:
+    """A valid push followed by whitespace up to ``size`` bytes: still valid JSON if cut at the limit."""
+    body = json.dumps(envelope(event_for(conversation, "new-message.json"), message_id)).encode()
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("build", [padded_push, trailing_spaces])
+def test_a_chunked_push_over_the_limit_is_413_and_not_stored(interceptor, connector, build):
     conversation = new_conversation()
     desktop = Desktop(connector.url, register(connector.url))
     desktop.join(conversation)
 
     response = requests.post(f"{interceptor.url}/{ROUTE}", timeout=30, headers={"Content-Type": "application/json"},
-                             data=chunked(padded_push(conversation, "too-big", 5 * MiB)))
+                             data=chunked(build(conversation, "too-big", 5 * MiB)))
 
     assert_too_large(response, INTERCEPTOR_LIMIT)
     assert desktop.settle() == []
