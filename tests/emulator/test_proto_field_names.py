@@ -6,8 +6,6 @@ always use the JSON name. Map and Struct keys are data, not field names, and sta
 
 from __future__ import annotations
 
-import pytest
-
 from .conftest import PROFILE, SCOPES
 
 PARENT = SCOPES["global"]
