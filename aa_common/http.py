@@ -1,13 +1,15 @@
 """HTTP plumbing both services share: JSON errors, request size limits and health routes."""
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import redis
-from flask import Blueprint, Flask, current_app, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
@@ -29,19 +31,85 @@ _STATUS_NAMES = {
 }
 
 
-def error_body(code: int, message: str) -> dict:
+def error_body(code: int, message: str) -> dict[str, Any]:
+    """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
     return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
 def json_error(code: int, message: str, headers: dict[str, str] | None = None):
-    """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
+    """``error_body`` as a Flask view's answer."""
     return jsonify(error_body(code, message)), code, headers or {}
 
 
 def json_error_response(code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The same error as a WSGI response, for middleware that answers before Flask does."""
+    """``error_body`` as a WSGI response, for middleware that answers before Flask does."""
     return Response(json.dumps(error_body(code, message)), status=code, headers=headers,
                     mimetype="application/json")
+
+
+_READ_SIZE = 64 * 1024
+
+
+class BodyLimit:
+    """WSGI middleware: a request body over ``limit`` bytes is a 413, whatever its framing.
+
+    With a Content-Length, the length decides before anything is read. Without one (a chunked
+    body), at most ``limit + 1`` bytes are read: over the limit is a 413, within it the body goes
+    on buffered, with its Content-Length, so the app never sees a body cut at the limit (which is
+    what Werkzeug's own limit does to a stream it cannot measure). Plain WSGI, no server internals:
+    a chunked body is recognised by its Transfer-Encoding or by ``wsgi.input_terminated``, the
+    marker a server sets when its input stream ends with the body.
+    """
+
+    def __init__(self, app: Callable, limit: int):
+        self._app = app
+        self._limit = limit
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        declared = environ.get("CONTENT_LENGTH", "").strip()
+        if declared:
+            if declared.isdigit() and int(declared) > self._limit:
+                return self._too_large(environ, start_response)
+        elif _unmeasured_body(environ):
+            body = _read_at_most(environ["wsgi.input"], self._limit + 1)
+            if len(body) > self._limit:
+                return self._too_large(environ, start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self._app(environ, start_response)
+
+    def _too_large(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        log.warning("request body over the limit", extra={"path": environ.get("PATH_INFO", ""),
+                                                           "limit": self._limit})
+        message = f"request body is too large (the limit is {self._limit} bytes)"
+        return json_error_response(413, message)(environ, start_response)
+
+
+def _unmeasured_body(environ: dict) -> bool:
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked or bool(environ.get("wsgi.input_terminated"))
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """Up to ``size`` bytes of ``stream``; WSGI servers may return fewer than asked before the end."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        part = stream.read(min(remaining, _READ_SIZE))
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def install_body_limit(app: Flask, limit: int) -> None:
+    """Both services' request size limit, ``MAX_REQUEST_BYTES``: see ``BodyLimit``.
+
+    Installed on the Flask app's own WSGI callable, so whatever middleware wraps it later
+    (Engine.IO's, in the UI connector) decides first which requests reach it.
+    """
+    app.wsgi_app = BodyLimit(app.wsgi_app, limit)
 
 
 def install_error_handlers(app: Flask) -> None:
@@ -54,11 +122,6 @@ def install_error_handlers(app: Flask) -> None:
         headers.pop("Content-Type", None)
         headers.pop("Content-Length", None)
         return json_error(error.code or 500, error.description or error.name, headers)
-
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(error: RequestEntityTooLarge):
-        limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        return json_error(413, f"request body is too large (the limit is {limit} bytes)")
 
     @app.errorhandler(redis.RedisError)
     def redis_unavailable(error: redis.RedisError):

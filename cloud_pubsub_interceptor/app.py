@@ -7,7 +7,7 @@ from flask import Flask, Response
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_error_handlers
+from aa_common.http import health_blueprint, install_body_limit, install_error_handlers
 from aa_common.logs import configure_logging
 from aa_common.redis_client import connect_redis
 from cloud_pubsub_interceptor.config import InterceptorConfig
@@ -32,7 +32,7 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
     client = redis_client or connect_redis(config.redis)
 
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    install_body_limit(app, config.max_request_bytes)
     app.extensions["interceptor"] = InterceptorServices(
         store=EventStore(client, config.retention),
         verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,

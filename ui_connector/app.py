@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_error_handlers
+from aa_common.http import health_blueprint, install_body_limit, install_error_handlers
 from aa_common.logs import configure_logging
 from aa_common.redis_client import connect_redis
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
@@ -57,7 +57,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     client = redis_client or connect_redis(config.redis)
 
     app = Flask(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_request_bytes
+    install_body_limit(app, config.max_request_bytes)
     app.config["SECRET_KEY"] = secret
     if config.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)

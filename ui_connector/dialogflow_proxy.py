@@ -2,13 +2,18 @@
 
 Only the listed methods of the configured project pass; the desktop's JWT stays here and the
 call goes out over REST (never gRPC: this runs under gevent). Upstream status and body come
-back unchanged; a timeout is a 504 and an unreachable upstream a 502, both shaped like
-Google's own errors.
+back unchanged, with only the ``ANSWER_HEADERS``; the connector keeps no cookie an upstream sets
+(one session serves every desktop). The whole call, from connecting to the answer's last byte,
+has ``DIALOGFLOW_TIMEOUT_SECONDS``: then it is a 504, and an unreachable upstream a 502, both
+shaped like Google's own errors.
 """
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -28,7 +33,8 @@ _PATH = re.compile(
     rf"/(?P<version>v2|v2beta1)/projects/(?P<project>{_ID}(?::{_ID})?)"
     rf"(?:/locations/(?P<location>[a-z][a-z0-9-]{{0,62}}))?/(?P<method_path>.+)"
 )
-# (HTTP method, path under projects/P[/locations/L]/, Dialogflow method it is)
+# (HTTP method, path under projects/P[/locations/L]/, its name in Google's REST discovery documents
+# without projects./locations.). tests/unit/test_proxy_allow_list.py checks it against those documents.
 ALLOWED_METHODS = [
     ("POST", rf"conversations", "conversations.create"),
     ("GET", rf"conversations/{_ID}", "conversations.get"),
@@ -40,11 +46,13 @@ ALLOWED_METHODS = [
     ("GET", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.get"),
     ("PATCH", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.patch"),
     ("POST", rf"conversations/{_ID}/participants/{_ID}:analyzeContent", "conversations.participants.analyzeContent"),
-    ("POST", rf"conversations/{_ID}/participants/{_ID}/suggestions:"
-             rf"(?:suggestArticles|suggestFaqAnswers|suggestSmartReplies|suggestKnowledgeAssist)",
-     "conversations.participants.suggestions"),
+    *[("POST", rf"conversations/{_ID}/participants/{_ID}/suggestions:{kind}",
+       f"conversations.participants.suggestions.{kind}")
+      for kind in ("suggestArticles", "suggestFaqAnswers", "suggestSmartReplies", "suggestKnowledgeAssist")],
     ("POST", rf"conversations/{_ID}/suggestions:suggestConversationSummary",
      "conversations.suggestions.suggestConversationSummary"),
+    ("POST", rf"conversations/{_ID}/suggestions:generate", "conversations.suggestions.generate"),
+    ("POST", rf"conversations/{_ID}/suggestions:searchKnowledge", "conversations.suggestions.searchKnowledge"),
     ("POST", r"suggestions:searchKnowledge", "suggestions.searchKnowledge"),
     ("POST", r"statelessSuggestion:generate", "statelessSuggestion.generate"),
     ("PATCH", rf"answerRecords/{_ID}", "answerRecords.patch"),
@@ -53,9 +61,11 @@ ALLOWED_METHODS = [
     ("GET", rf"generators/{_ID}", "generators.get"),
 ]
 _ALLOWED = [(method, re.compile(pattern), name) for method, pattern, name in ALLOWED_METHODS]
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-               "transfer-encoding", "upgrade", "content-encoding", "content-length"}
 _FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Accept-Language")
+# The upstream response headers a desktop gets: what the body is, whether a cache may keep it
+# (Google marks answers private), and when to retry a 429 or 503. Everything else (Set-Cookie,
+# Server, X-*, Google's Vary and framing headers) describes Google's hop, not the connector's.
+ANSWER_HEADERS = ("Content-Type", "Cache-Control", "Retry-After")
 
 
 @dataclass(frozen=True)
@@ -86,12 +96,29 @@ def match(method: str, path: str) -> ProxiedCall:
     raise MethodNotAllowed(path) if known_path else UnknownRoute(path)
 
 
+@dataclass(frozen=True)
+class UpstreamAnswer:
+    status: int
+    headers: list[tuple[str, str]]  # only ANSWER_HEADERS
+    body: bytes
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The shared session serves every desktop: a cookie one call was given must reach no other."""
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+    def return_ok(self, cookie, request) -> bool:
+        return False
+
+
 class DialogflowClient:
     """Sends requests to Dialogflow's REST endpoint for a location, authenticated as the service."""
 
     def __init__(self, endpoint_override: str, timeout_seconds: float, use_google_credentials: bool):
         self._override = endpoint_override
-        self._timeout = (5.0, timeout_seconds)
+        self._timeout = timeout_seconds
         self._use_credentials = use_google_credentials
         self._session: requests.Session | None = None
 
@@ -112,11 +139,88 @@ class DialogflowClient:
                 self._session = AuthorizedSession(credentials)
             else:
                 self._session = requests.Session()
+            self._session.cookies.set_policy(_NoCookies())
         return self._session
 
-    def send(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
-        return self.session().request(method, url, data=body or None, headers=headers, timeout=self._timeout,
-                                      allow_redirects=False)
+    def send(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> UpstreamAnswer:
+        """The whole exchange within the timeout, else ``requests.Timeout``."""
+        return _Exchange(self.session(), method, url, body, headers, self._timeout).run()
+
+
+class _Exchange:
+    """One upstream call, bounded as a whole.
+
+    requests' timeout bounds each socket read, not the call: an upstream sending a byte a second
+    would hold the desktop as long as it liked. So the call runs in a thread of its own (a greenlet
+    under gevent) that the caller waits for until the deadline, then abandons. Abandoning a call
+    whose answer has begun shuts its connection down, which ends the thread at once; one still
+    waiting for the status line ends at its next read timeout.
+    """
+
+    def __init__(self, session: requests.Session, method: str, url: str, body: bytes, headers: dict[str, str],
+                 timeout: float):
+        self._call = (session, method, url, body, headers)
+        self._timeout = timeout
+        self._finished = threading.Event()
+        self._lock = threading.Lock()  # orders abandoning against the thread releasing its connection
+        self._response: requests.Response | None = None  # while the thread reads the answer
+        self._abandoned = False
+        self._answer: UpstreamAnswer | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> UpstreamAnswer:
+        threading.Thread(target=self._exchange, daemon=True).start()
+        if not self._finished.wait(self._timeout):
+            self._abandon()
+            raise requests.Timeout(f"no whole answer within {self._timeout} s")
+        if self._error is not None:
+            raise self._error
+        if self._answer is None:  # the thread was stopped from outside (the worker shutting down)
+            raise requests.ConnectionError("the call to Dialogflow ended without an answer")
+        return self._answer
+
+    def _exchange(self) -> None:
+        session, method, url, body, headers = self._call
+        try:
+            response = session.request(method, url, data=body or None, headers=headers, timeout=self._timeout,
+                                       allow_redirects=False, stream=True)
+            with self._lock:
+                self._response = response
+                if self._abandoned:
+                    return
+            passed = [(name, response.headers[name]) for name in ANSWER_HEADERS if name in response.headers]
+            self._answer = UpstreamAnswer(response.status_code, passed, response.content)
+        except Exception as error:  # the caller maps it to 502 or 504; nothing may die silently here
+            self._error = error
+        finally:
+            self._release()
+            self._finished.set()
+
+    def _release(self) -> None:
+        """Back to the pool when read whole, else closed; from this thread only (see ``_abandon``)."""
+        with self._lock:
+            response, self._response = self._response, None
+        if response is not None:
+            response.close()
+
+    def _abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            if self._response is not None:
+                _shut_down(self._response)
+
+
+def _shut_down(response: requests.Response) -> None:
+    """Ends a read in progress on another thread: a shut-down socket reads as closed.
+
+    (Closing the response there instead would race that thread's own buffered read.)
+    """
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed by the upstream
+            pass
 
 
 @dialogflow_proxy_routes.route("/<version>/projects/<path:rest>", methods=["GET", "POST", "PATCH"])
@@ -140,7 +244,7 @@ def _forward(client: DialogflowClient, call: ProxiedCall) -> Response | tuple:
     body = request.get_data()  # read first: an oversized body is the caller's 413, not an upstream error
     started = time.monotonic()
     try:
-        upstream = client.send(request.method, url, body, headers)
+        answer = client.send(request.method, url, body, headers)
     except requests.Timeout:
         log.warning("Dialogflow timed out", extra={"method": call.name})
         return json_error(504, f"Dialogflow did not answer {call.name} in time")
@@ -150,7 +254,6 @@ def _forward(client: DialogflowClient, call: ProxiedCall) -> Response | tuple:
     except Exception as error:  # credentials that cannot be loaded or refreshed, whatever the library raises
         log.error("cannot authenticate to Dialogflow", extra={"method": call.name, "error": type(error).__name__})
         return json_error(502, "the connector cannot authenticate to Dialogflow; see its logs")
-    log.info("proxied %s", call.name, extra={"method": call.name, "status": upstream.status_code,
+    log.info("proxied %s", call.name, extra={"method": call.name, "status": answer.status,
                                              "latency_ms": round((time.monotonic() - started) * 1000)})
-    passed = [(name, value) for name, value in upstream.headers.items() if name.lower() not in _HOP_BY_HOP]
-    return Response(upstream.content, status=upstream.status_code, headers=passed)
+    return Response(answer.body, status=answer.status, headers=answer.headers)

@@ -192,6 +192,11 @@ class DialogflowEmulator:
             context = self._context(conversation, latest_message, context_size)
             return self._suggestions.conversation_summary(context, conversation.lifecycle_state)
 
+    def generate_suggestions(self, scope: Scope, conversation_id: str, latest_message: str) -> JsonObject:
+        with self._lock:
+            conversation = self._store.conversation(scope, conversation_id)
+            return self._suggestions.generator_suggestions(self._context(conversation, latest_message, 0))
+
     def search_knowledge(self, scope: Scope, query: str, conversation_id: str | None = None) -> JsonObject:
         """Answers ``query`` from the knowledge base; a named conversation must exist."""
         with self._lock:

@@ -20,6 +20,8 @@ DEFAULT_CONTEXT_SIZE = 20
 MAX_ANSWERS = 2
 KNOWLEDGE_BASE_ID = "airline-faq"
 SUMMARY_MODEL_VERSION = "2.0"
+# The generator a conversation's ``suggestions:generate`` answers from (any generator id exists).
+FREE_FORM_GENERATOR_ID = "next-step"
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,21 @@ class SuggestionEngine:
         }
         return context.response({"summary": summary})
 
+    def generator_suggestions(self, context: SuggestionContext) -> JsonObject:
+        """A GenerateSuggestionsResponse: the free-form generator's advice for the customer's last turn."""
+        answers = []
+        if context.customer_text is not None:
+            suggestion = _free_form(context.customer_text)
+            answers.append({
+                "generatorSuggestion": suggestion,
+                "sourceGenerator": f"{context.scope.prefix}/generators/{FREE_FORM_GENERATOR_ID}",
+                "answerRecord": self._record(context.scope, {"generatorSuggestion": suggestion}),
+            })
+        body: JsonObject = {"generatorSuggestionAnswers": answers}
+        if context.latest_message_name:
+            body["latestMessage"] = context.latest_message_name
+        return body
+
     def search_knowledge(self, scope: Scope, query: str) -> JsonObject:
         matches = knowledge_base.match(query)[:MAX_ANSWERS]
         answers = [
@@ -175,7 +192,11 @@ def generate_stateless(generator: JsonObject, turns: list[tuple[str, str]]) -> J
         return {
             "summarySuggestion": {"summarySections": [{"section": k, "summary": v} for k, v in sections.items()]}
         }
-    customer_text = next((text for role, text in reversed(turns) if role == "END_USER"), "")
+    return _free_form(next((text for role, text in reversed(turns) if role == "END_USER"), ""))
+
+
+def _free_form(customer_text: str) -> JsonObject:
+    """A free-form GeneratorSuggestion: the agent's next step for what the customer wrote."""
     return {"freeFormSuggestion": {"response": knowledge_base.match(customer_text)[0].topic.agent_action}}
 
 

@@ -1,6 +1,8 @@
 """Reading request bodies and query parameters the way Dialogflow does: wrong types are a 400.
 
-Field paths in messages use the proto (snake_case) spelling, as Dialogflow's errors do.
+Bodies may name fields either way proto3 JSON allows (``json_body`` turns proto names into JSON
+names once, for every route); field paths in messages use the proto (snake_case) spelling, as
+Dialogflow's errors do.
 """
 
 from __future__ import annotations
@@ -28,8 +30,44 @@ def _path(parent: str, field: str) -> str:
     return f"{parent}.{snake_case(field)}" if parent else snake_case(field)
 
 
+def camel_case(field: str) -> str:
+    """A proto field name's JSON name (``conversation_profile`` -> ``conversationProfile``)."""
+    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), field)
+
+
+# Fields whose keys are data, not field names: google.protobuf.Struct fields keep their value as
+# sent, map fields keep their keys (their message values still take either spelling).
+STRUCT_FIELDS = frozenset({"payload", "parameters", "cxParameters", "endUserMetadata"})
+MAP_FIELDS = frozenset({"documentsMetadataFilters", "webhookHeaders", "contextReferences"})
+
+
+def json_names(value: Any) -> Any:
+    """``value`` with every field named by its JSON name, as proto3 JSON parsers accept either.
+
+    Routes then read one spelling only. A field given in both spellings is an error, as in Dialogflow.
+    """
+    if isinstance(value, list):
+        return [json_names(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    named: JsonObject = {}
+    for field, item in value.items():
+        name = camel_case(field)
+        if name in named:
+            raise invalid_argument(
+                f"Invalid JSON payload received. Field {snake_case(name)!r} is given twice, as proto and JSON name."
+            )
+        if name in STRUCT_FIELDS:
+            named[name] = item
+        elif name in MAP_FIELDS and isinstance(item, dict):
+            named[name] = {key: json_names(entry) for key, entry in item.items()}
+        else:
+            named[name] = json_names(item)
+    return named
+
+
 def json_body() -> JsonObject:
-    """The request body as a JSON object; an empty body is an empty object."""
+    """The request body as a JSON object with JSON field names; an empty body is an empty object."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -39,7 +77,7 @@ def json_body() -> JsonObject:
         raise invalid_argument("Invalid JSON payload received. The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise invalid_argument("Invalid JSON payload received. The request body must be a JSON object.")
-    return body
+    return json_names(body)
 
 
 def string_field(obj: JsonObject, field: str, parent: str = "", *, required: bool = False) -> str:

@@ -213,6 +213,44 @@ def test_summary_of_an_unknown_conversation_is_404(api, client):
     assert client.post(url, json={}).status_code == 404
 
 
+def test_generate_suggestions_in_a_conversation(api, client, conversation, customer, agent):
+    api.say(customer, "I want to cancel my trip")
+    latest = api.say(agent, "Let me check.")["message"]["name"]
+
+    response = client.post(api.url(f"{conversation}/suggestions:generate"), json={"triggerEvents": ["MANUAL_CALL"]})
+
+    assert response.status_code == 200
+    [answer] = response.json["generatorSuggestionAnswers"]
+    assert answer["generatorSuggestion"] == {
+        "freeFormSuggestion": {"response": "Confirm the booking and explain the cancellation fee before cancelling."}
+    }
+    assert answer["sourceGenerator"] == f"{SCOPES['global']}/generators/next-step"
+    assert ANSWER_RECORD.fullmatch(answer["answerRecord"])
+    assert response.json["latestMessage"] == latest
+
+
+def test_generate_suggestions_without_a_customer_message_answers_nothing(api, client, conversation, agent):
+    api.say(agent, "Hello, I'm Sam.")
+    body = client.post(api.url(f"{conversation}/suggestions:generate"), json={}).json
+    assert body["generatorSuggestionAnswers"] == []
+
+
+@pytest.mark.parametrize("body,status", [
+    ({"triggerEvents": ["SOMETIMES"]}, 400),
+    ({"triggerEvents": "MANUAL_CALL"}, 400),
+    ({"latestMessage": "not-a-message-name"}, 400),
+    ({"latestMessage": "PLACEHOLDER/messages/missing"}, 404),
+])
+def test_generate_suggestions_rejects_bad_requests(api, client, conversation, body, status):
+    body = {k: v.replace("PLACEHOLDER", conversation) if isinstance(v, str) else v for k, v in body.items()}
+    assert client.post(api.url(f"{conversation}/suggestions:generate"), json=body).status_code == status
+
+
+def test_generate_suggestions_of_an_unknown_conversation_is_404(api, client):
+    url = api.url(f"{SCOPES['global']}/conversations/nope/suggestions:generate")
+    assert client.post(url, json={}).status_code == 404
+
+
 SEARCH = {"query": {"text": "how much luggage can I take"}, "conversationProfile": PROFILE, "sessionId": "s-1"}
 
 

@@ -49,6 +49,8 @@ def test_suggestion_methods(api, client, conversation, agent, talk):
         assert_is(message_type, api.suggest(agent, feature).json)
     summary = client.post(api.url(f"{conversation}/suggestions:suggestConversationSummary"), json={}).json
     assert_is(v2.SuggestConversationSummaryResponse, summary)
+    generated = client.post(api.url(f"{conversation}/suggestions:generate"), json={}).json
+    assert_is(v2.GenerateSuggestionsResponse, generated)
 
 
 def test_knowledge_and_generators(client):

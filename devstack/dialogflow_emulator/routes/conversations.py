@@ -10,6 +10,7 @@ from ..resources import LANGUAGE_CODE
 from ..service import NewMessage
 from ..validation import (
     JsonObject,
+    enum_field,
     int_field,
     json_body,
     list_field,
@@ -21,6 +22,7 @@ from ..validation import (
 from .api import DialogflowBlueprint, emulator
 
 MAX_BATCH_MESSAGES = 1000
+TRIGGER_EVENTS = ("TRIGGER_EVENT_UNSPECIFIED", "END_OF_UTTERANCE", "MANUAL_CALL", "CUSTOMER_MESSAGE", "AGENT_MESSAGE")
 
 blueprint = DialogflowBlueprint("conversations", __name__)
 
@@ -64,6 +66,14 @@ def suggest_conversation_summary(scope: Scope, conversation: str):
     body = json_body()
     latest, size = string_field(body, "latestMessage"), int_field(body, "contextSize")
     return jsonify(emulator().suggest_conversation_summary(scope, conversation, latest, size))
+
+
+@blueprint.rpc("/conversations/<id:conversation>/suggestions:generate", "POST")
+def generate_suggestions(scope: Scope, conversation: str):
+    body = json_body()
+    for event in list_field(body, "triggerEvents"):
+        enum_field({"triggerEvents": event}, "triggerEvents", TRIGGER_EVENTS)
+    return jsonify(emulator().generate_suggestions(scope, conversation, string_field(body, "latestMessage")))
 
 
 def _new_message(entry: object, path: str, conversation_id: str) -> NewMessage:
