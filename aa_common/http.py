@@ -5,6 +5,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import redis
@@ -20,6 +21,7 @@ _STATUS_NAMES = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "DEADLINE_EXCEEDED",
     409: "ALREADY_EXISTS",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
@@ -51,38 +53,58 @@ _READ_SIZE = 64 * 1024
 
 
 class BodyLimit:
-    """WSGI middleware: a request body over ``limit`` bytes is a 413, whatever its framing.
+    """WSGI middleware: a request body over ``limit`` bytes is a 413, whatever its framing, and one that
+    does not arrive within ``read_within`` is a 408.
 
-    With a Content-Length, the length decides before anything is read. Without one (a chunked
-    body), at most ``limit + 1`` bytes are read: over the limit is a 413, within it the body goes
-    on buffered, with its Content-Length, so the app never sees a body cut at the limit (which is
-    what Werkzeug's own limit does to a stream it cannot measure). Plain WSGI, no server internals:
-    a chunked body is recognised by its Transfer-Encoding or by ``wsgi.input_terminated``, the
-    marker a server sets when its input stream ends with the body.
+    The body is read into memory before the app runs (see ``buffer_body``), so the app never sees a
+    body cut at the limit (which is what Werkzeug's own limit does to a stream it cannot measure),
+    and a client trickling its body holds nothing past the deadline. Plain WSGI, no server internals.
     """
 
-    def __init__(self, app: Callable, limit: int):
+    def __init__(self, app: Callable, limit: int, read_within: Callable[[], AbstractContextManager] = nullcontext):
         self._app = app
         self._limit = limit
+        self._read_within = read_within
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        declared = environ.get("CONTENT_LENGTH", "").strip()
-        if declared:
-            if declared.isdigit() and int(declared) > self._limit:
-                return self._too_large(environ, start_response)
-        elif _unmeasured_body(environ):
-            body = _read_at_most(environ["wsgi.input"], self._limit + 1)
-            if len(body) > self._limit:
-                return self._too_large(environ, start_response)
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+        try:
+            within_limit = buffer_body(environ, self._limit, self._read_within)
+        except TimeoutError:
+            log.warning("request body too slow", extra={"path": environ.get("PATH_INFO", "")})
+            return json_error_response(408, "the request body did not arrive in time")(environ, start_response)
+        if not within_limit:
+            log.warning("request body over the limit", extra={"path": environ.get("PATH_INFO", ""),
+                                                               "limit": self._limit})
+            message = f"request body is too large (the limit is {self._limit} bytes)"
+            return json_error_response(413, message)(environ, start_response)
         return self._app(environ, start_response)
 
-    def _too_large(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        log.warning("request body over the limit", extra={"path": environ.get("PATH_INFO", ""),
-                                                           "limit": self._limit})
-        message = f"request body is too large (the limit is {self._limit} bytes)"
-        return json_error_response(413, message)(environ, start_response)
+
+def buffer_body(environ: dict, limit: int, read_within: Callable[[], AbstractContextManager] = nullcontext) -> bool:
+    """Replace ``wsgi.input`` by the whole body, read within the ``read_within`` context (which raises
+    TimeoutError when time is up). False, with nothing read, when a declared Content-Length is over
+    ``limit``; False when a body without one (chunked) passes ``limit``, of which at most ``limit + 1``
+    bytes are read. A chunked body is recognised by its Transfer-Encoding or by
+    ``wsgi.input_terminated``, the marker a server sets when its input stream ends with the body."""
+    declared = environ.get("CONTENT_LENGTH", "").strip()
+    if declared:
+        if not declared.isdigit():
+            return True  # not a length: Werkzeug treats it as no body
+        if int(declared) > limit:
+            return False
+        size = int(declared)
+    elif _unmeasured_body(environ):
+        size = limit + 1
+    else:
+        return True
+    if size:
+        with read_within():
+            body = _read_at_most(environ["wsgi.input"], size)
+        if len(body) > limit:
+            return False
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return True
 
 
 def _unmeasured_body(environ: dict) -> bool:
@@ -103,13 +125,13 @@ def _read_at_most(stream, size: int) -> bytes:
     return b"".join(parts)
 
 
-def install_body_limit(app: Flask, limit: int) -> None:
+def install_body_limit(app: Flask, limit: int, read_within: Callable[[], AbstractContextManager] = nullcontext) -> None:
     """Both services' request size limit, ``MAX_REQUEST_BYTES``: see ``BodyLimit``.
 
     Installed on the Flask app's own WSGI callable, so whatever middleware wraps it later
     (Engine.IO's, in the UI connector) decides first which requests reach it.
     """
-    app.wsgi_app = BodyLimit(app.wsgi_app, limit)
+    app.wsgi_app = BodyLimit(app.wsgi_app, limit, read_within)
 
 
 def install_error_handlers(app: Flask) -> None:

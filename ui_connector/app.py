@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+import gevent
 import redis
 from flask import Flask, jsonify
 from flask_cors import CORS
@@ -57,7 +59,8 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     client = redis_client or connect_redis(config.redis)
 
     app = Flask(__name__, static_folder=None)
-    install_body_limit(app, config.max_request_bytes)
+    read_within = partial(gevent.Timeout, config.request_read_timeout_seconds, TimeoutError)
+    install_body_limit(app, config.max_request_bytes, read_within)
     app.config["SECRET_KEY"] = secret
     if config.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)
@@ -70,7 +73,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     bound_websocket_messages(socketio.server.eio)
     deadlines = Deadlines(spawn=socketio.start_background_task, sleep=socketio.sleep)
     guard = SocketGuard(socketio.server, limits, deadlines, sleep=socketio.sleep)
-    app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits)
+    app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits, read_within)
 
     tokens = TokenService(secret, config.tokens, config.project_id)
     fanout = ConversationFanout(

@@ -99,6 +99,7 @@ class ConnectorConfig:
     trusted_proxy_hops: int = 1
     socket_limits: SocketLimits = field(default_factory=SocketLimits)
     connection_max_age_seconds: int = 3300
+    request_read_timeout_seconds: int = 10
     resume_cursor_ttl_seconds: int = 300
 
     @classmethod
@@ -134,6 +135,7 @@ class ConnectorConfig:
             # Cloud Run ends every request (a WebSocket too) at 60 minutes: close first, so desktops reconnect.
             connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=10),
             resume_cursor_ttl_seconds=env.int("RESUME_CURSOR_TTL_SECONDS", 300, minimum=10),
+            request_read_timeout_seconds=env.int("REQUEST_READ_TIMEOUT_SECONDS", 10, minimum=1),
         )
 
 

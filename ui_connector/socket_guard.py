@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import socketio
 from socketio import packet as sio_packet
 
-from aa_common.http import json_error_response
+from aa_common.http import buffer_body, json_error_response
 from ui_connector.deadlines import Deadlines
 
 log = logging.getLogger(__name__)
@@ -155,14 +155,16 @@ def _event_problem(data: str) -> str | None:
 
 class EngineIOGate:
     """WSGI middleware in front of Engine.IO: a new session when the sessions are full gets a
-    503 (socket.io clients retry with backoff), and a long-polling POST over the message limit,
-    or without a length, gets a 413 at once (Engine.IO would close the session and then wait
-    for a poll that may never come before answering)."""
+    503 (socket.io clients retry with backoff); a long-polling POST over the message limit, or
+    without a length, gets a 413 at once (Engine.IO would close the session and then wait for a
+    poll that may never come before answering), and one whose body does not arrive in time a 408."""
 
-    def __init__(self, app, guard: SocketGuard, limits: SocketLimits, path: str = "/socket.io/"):
+    def __init__(self, app, guard: SocketGuard, limits: SocketLimits, read_within: Callable[[], object],
+                 path: str = "/socket.io/"):
         self._app = app
         self._guard = guard
         self._limits = limits
+        self._read_within = read_within
         self._path = path
 
     def __call__(self, environ, start_response):
@@ -173,10 +175,15 @@ class EngineIOGate:
             log.warning("Socket.IO connection refused: every session slot is taken")
             return json_error_response(503, "this instance holds as many desktops as it may; retry shortly",
                                         {"Retry-After": "5"})(environ, start_response)
-        if method == "POST" and not _length_within(environ.get("CONTENT_LENGTH"), self._limits.max_message_bytes):
-            return json_error_response(
-                413, f"a long-polling request body must have a Content-Length of at most "
-                     f"{self._limits.max_message_bytes} bytes")(environ, start_response)
+        if method == "POST":
+            if not _length_within(environ.get("CONTENT_LENGTH"), self._limits.max_message_bytes):
+                return json_error_response(
+                    413, f"a long-polling request body must have a Content-Length of at most "
+                         f"{self._limits.max_message_bytes} bytes")(environ, start_response)
+            try:
+                buffer_body(environ, self._limits.max_message_bytes, self._read_within)
+            except TimeoutError:
+                return json_error_response(408, "the request body did not arrive in time")(environ, start_response)
         return self._app(environ, start_response)
 
 

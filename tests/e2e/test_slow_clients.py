@@ -75,3 +75,18 @@ def test_the_connector_keeps_answering_past_slow_clients(patient_connector):
     assert requests.get(f"{patient_connector.url}/healthz", timeout=READ_TIMEOUT).status_code == 200
 
     cut_off_within(slow, READ_TIMEOUT + 3)
+
+
+@pytest.mark.parametrize("path", ["/register", "/conversation-name", "/socket.io/?EIO=4&transport=polling&sid=x"])
+def test_a_trickled_body_to_the_connector_gets_408_in_time(patient_connector, path):
+    host, port = patient_connector.url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=10)
+    connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{".encode())
+    for _ in range(READ_TIMEOUT * 2 + 2):  # a byte every half second: each read succeeds, the whole does not
+        try:
+            connection.sendall(b" ")
+        except OSError:
+            break
+        time.sleep(0.5)
+
+    assert cut_off_within([connection], 3)[0].startswith(b"HTTP/1.1 408")
