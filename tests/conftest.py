@@ -38,16 +38,17 @@ class Stack:
         self.log_dir = log_dir
         self.services: list[Service] = []
 
-    def start(self, name: str, command: list[str], **extra_env: str) -> Service:
-        service = Service(name, command, {**self.env, **extra_env}, self.log_dir).start()
+    def start(self, name: str, command: list[str], port: int | None = None, **extra_env: str) -> Service:
+        service = Service(name, command, {**self.env, **extra_env}, self.log_dir, port=port).start()
         self.services.append(service)
         return service
 
     def interceptor(self, **extra_env: str) -> Service:
         return self.start(f"interceptor-{len(self.services)}", INTERCEPTOR_COMMAND, **extra_env)
 
-    def ui_connector(self, **extra_env: str) -> Service:
-        return self.start(f"ui-connector-{len(self.services)}", UI_CONNECTOR_COMMAND, **extra_env)
+    def ui_connector(self, port: int | None = None, **extra_env: str) -> Service:
+        """A UI connector; ``port`` to take the place of one that stopped, as a replacement instance would."""
+        return self.start(f"ui-connector-{len(self.services)}", UI_CONNECTOR_COMMAND, port=port, **extra_env)
 
     def stop(self) -> None:
         for service in self.services:

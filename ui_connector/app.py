@@ -25,7 +25,7 @@ from ui_connector.deadlines import Deadlines
 from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
-from ui_connector.jwt_secret import load_jwt_secret
+from ui_connector.jwt_secret import load_jwt_keys
 from ui_connector.registration import RegistrationAttempts, registration_routes
 from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
@@ -45,6 +45,7 @@ class ConnectorServices:
     fanout: ConversationFanout
     socketio: SocketIO
     deadlines: Deadlines
+    guard: SocketGuard
     dialogflow: DialogflowClient
 
 
@@ -55,13 +56,14 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         env = Env()
         configure_logging(env, env.str("GCP_PROJECT_ID"))
         config = ConnectorConfig.from_env(env)
-    secret = load_jwt_secret(config.jwt_secret_key_path, config.jwt_secret_name, config.project_id)
+    keys = load_jwt_keys(config.jwt_secret_key_path, config.jwt_previous_secret_key_path, config.jwt_secret_name,
+                         config.project_id)
     client = redis_client or connect_redis(config.redis)
 
     app = Flask(__name__, static_folder=None)
     read_within = partial(gevent.Timeout, config.request_read_timeout_seconds, TimeoutError)
     install_body_limit(app, config.max_request_bytes, read_within)
-    app.config["SECRET_KEY"] = secret
+    app.config["SECRET_KEY"] = keys.current.secret
     if config.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxy_hops, x_proto=config.trusted_proxy_hops)
     origins = config.cors_allowed_origins
@@ -75,7 +77,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     guard = SocketGuard(socketio.server, limits, deadlines, sleep=socketio.sleep)
     app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits, read_within)
 
-    tokens = TokenService(secret, config.tokens, config.project_id)
+    tokens = TokenService(keys, config.tokens, config.project_id)
     fanout = ConversationFanout(
         EventStore(client, config.retention),
         pubsub_client or connect_redis(config.redis, blocking_reads=True),
@@ -90,10 +92,11 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         user_check=user_check(config.auth, checks),
         app_check=app_check(config.auth, checks),
         registration_attempts=RegistrationAttempts(client, config.register_failures_per_minute),
-        conversation_names=ConversationNames(client, secret, config.conversation_name_ttl_seconds),
+        conversation_names=ConversationNames(client, keys.current.secret, config.conversation_name_ttl_seconds),
         fanout=fanout,
         socketio=socketio,
         deadlines=deadlines,
+        guard=guard,
         dialogflow=DialogflowClient(config.dialogflow_api_endpoint, config.dialogflow_timeout_seconds,
                                     use_google_credentials=config.dialogflow_auth == "google"),
     )

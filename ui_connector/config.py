@@ -88,6 +88,7 @@ class ConnectorConfig:
     tokens: TokenSettings
     jwt_secret_key_path: str = "/secret/jwt_secret_key"
     jwt_secret_name: str = ""
+    jwt_previous_secret_key_path: str = ""
     cors_allowed_origins: list[str] = field(default_factory=list)
     conversation_name_ttl_seconds: int = 86400
     register_failures_per_minute: int = 10
@@ -117,6 +118,7 @@ class ConnectorConfig:
             ),
             jwt_secret_key_path=env.str("JWT_SECRET_KEY_PATH", "/secret/jwt_secret_key"),
             jwt_secret_name=env.str("JWT_SECRET_NAME"),
+            jwt_previous_secret_key_path=env.str("JWT_PREVIOUS_SECRET_KEY_PATH"),
             cors_allowed_origins=env.list("CORS_ALLOWED_ORIGINS"),
             conversation_name_ttl_seconds=env.int("CONVERSATION_NAME_TTL_SECONDS", 86400, minimum=60),
             register_failures_per_minute=env.int("REGISTER_FAILURES_PER_MINUTE", 10, minimum=1),
@@ -133,7 +135,7 @@ class ConnectorConfig:
                 event_burst=env.int("SOCKET_EVENT_BURST", 100, minimum=1),
             ),
             # Cloud Run ends every request (a WebSocket too) at 60 minutes: close first, so desktops reconnect.
-            connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=10),
+            connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=1),
             resume_cursor_ttl_seconds=env.int("RESUME_CURSOR_TTL_SECONDS", 300, minimum=10),
             request_read_timeout_seconds=env.int("REQUEST_READ_TIMEOUT_SECONDS", 10, minimum=1),
         )

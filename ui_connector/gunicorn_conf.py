@@ -14,7 +14,7 @@ from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these m
 from aa_common.log_format import log_gevent_errors
 
 wsgi_app = "ui_connector.app:create_app()"
-worker_class = "gevent"
+worker_class = "ui_connector.worker.ConnectorWorker"  # gevent, plus a clean stop for desktops
 workers = 1
 HTTP_HEADROOM = 100
 worker_connections = env_int("GUNICORN_WORKER_CONNECTIONS", env_int("SOCKET_MAX_CONNECTIONS", 1000) + HTTP_HEADROOM)

@@ -80,6 +80,7 @@ class SocketGuard:
         self._sleep = sleep
         self._clock = clock
         self._budgets: dict[str, EventBudget] = {}
+        self._draining = False
         handlers = self._eio.handlers
         self._next_connect = handlers["connect"]
         self._next_message = handlers["message"]
@@ -89,6 +90,8 @@ class SocketGuard:
         self._eio.on("disconnect", self._on_disconnect)
 
     def admits_new_session(self) -> bool:
+        if self._draining:
+            return False
         open_sessions = sum(not session.closed for session in self._eio.sockets.values())
         return open_sessions < self._limits.max_sessions
 
@@ -96,12 +99,21 @@ class SocketGuard:
         """The session presented a valid token: it may stay."""
         self._deadlines.cancel(("authenticate", eio_sid))
 
+    def drain(self) -> None:
+        """The instance is stopping: admit no new session and close every open one, so their desktops
+        reconnect (to another instance) now rather than be cut when the process ends."""
+        self._draining = True
+        sessions = list(self._eio.sockets)
+        log.info("closing every Socket.IO session before stopping", extra={"sessions": len(sessions)})
+        for eio_sid in sessions:
+            self.close(eio_sid, "the instance is stopping")
+
     def close(self, eio_sid: str, why: str) -> None:
         """Close the session's transport. socket.io clients reconnect by themselves after this
         (unlike after a Socket.IO DISCONNECT packet), with their token, if they still have one."""
         session = self._eio.sockets.get(eio_sid)
         if session is not None and not session.closed:
-            log.info("closing a Socket.IO session: %s", why)
+            log.debug("closing a Socket.IO session: %s", why)
             session.close(wait=False, abort=False, reason=self._eio.reason.SERVER_DISCONNECT)
 
     def _on_connect(self, eio_sid: str, environ: dict):

@@ -10,6 +10,7 @@ from flask import current_app, g, request
 
 from aa_common.http import json_error
 from ui_connector.config import TokenSettings
+from ui_connector.jwt_secret import SigningKey, SigningKeys
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
@@ -21,8 +22,11 @@ class InvalidToken(Exception):
 
 
 class TokenService:
-    def __init__(self, secret: str, settings: TokenSettings, project_id: str):
-        self._secret = secret
+    """Signs with the current key, named in the ``kid`` header; verifies with the key a token names
+    (or, for a token without ``kid``, with either key)."""
+
+    def __init__(self, keys: SigningKeys, settings: TokenSettings, project_id: str):
+        self._keys = keys
         self._settings = settings
         self._project_id = project_id
 
@@ -38,16 +42,14 @@ class TokenService:
         }
         if user:
             claims["sub"] = user
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        current = self._keys.current
+        return jwt.encode(claims, current.secret, algorithm=ALGORITHM, headers={"kid": current.kid})
 
     def verify(self, token: object) -> dict:
         if not isinstance(token, str) or not token:
             raise InvalidToken("missing token")
         try:
-            claims = jwt.decode(
-                token, self._secret, algorithms=[ALGORITHM], audience=self._settings.audience,
-                issuer=self._settings.issuer, options={"require": _REQUIRED_CLAIMS}, leeway=5,
-            )
+            claims = self._decode(token)
         except jwt.ExpiredSignatureError:
             raise InvalidToken("token expired") from None
         except jwt.InvalidAudienceError:
@@ -56,6 +58,8 @@ class TokenService:
             raise InvalidToken("token has the wrong issuer") from None
         except jwt.MissingRequiredClaimError as error:
             raise InvalidToken(f"token lacks the '{error.claim}' claim") from None
+        except UnknownKey:
+            raise InvalidToken("token was signed with a key this connector does not have") from None
         except jwt.InvalidSignatureError:
             raise InvalidToken("token signature is invalid") from None
         except jwt.InvalidAlgorithmError:
@@ -67,6 +71,31 @@ class TokenService:
         if claims.get("project") != self._project_id:
             raise InvalidToken("token was issued for another project")
         return claims
+
+
+    def _decode(self, token: str) -> dict:
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid is None:
+            candidates = self._keys.all()
+        else:
+            named = self._keys.by_kid(kid) if isinstance(kid, str) else None
+            if named is None:
+                raise UnknownKey()
+            candidates = [named]
+        for key in candidates[:-1]:
+            try:
+                return self._decode_with(token, key)
+            except jwt.InvalidSignatureError:
+                continue
+        return self._decode_with(token, candidates[-1])
+
+    def _decode_with(self, token: str, key: SigningKey) -> dict:
+        return jwt.decode(token, key.secret, algorithms=[ALGORITHM], audience=self._settings.audience,
+                          issuer=self._settings.issuer, options={"require": _REQUIRED_CLAIMS}, leeway=5)
+
+
+class UnknownKey(jwt.InvalidSignatureError):
+    """The token names a signing key this connector does not have (retired, or never ours)."""
 
 
 def _is_whole_number(value: object) -> bool:

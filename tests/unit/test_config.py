@@ -2,7 +2,7 @@ import pytest
 
 from aa_common.config import ConfigError, Env, RedisSettings
 from ui_connector.config import ConnectorConfig
-from ui_connector.jwt_secret import load_jwt_secret
+from ui_connector.jwt_secret import load_jwt_keys
 
 
 def test_the_project_is_required():
@@ -45,7 +45,7 @@ def test_redis_settings_cover_memorystore_auth_and_tls(tmp_path):
 def test_the_secret_is_stripped(tmp_path):
     path = tmp_path / "key"
     path.write_text("\n  s3cret-with-enough-length-to-pass-the-warning \n")
-    assert load_jwt_secret(str(path), "", "p") == "s3cret-with-enough-length-to-pass-the-warning"
+    assert load_jwt_keys(str(path), "", "", "p").current.secret == "s3cret-with-enough-length-to-pass-the-warning"
 
 
 @pytest.mark.parametrize("content", ["", " \n\t"])
@@ -53,7 +53,7 @@ def test_an_empty_secret_refuses_to_start(tmp_path, content):
     path = tmp_path / "key"
     path.write_text(content)
     with pytest.raises(ConfigError, match="empty"):
-        load_jwt_secret(str(path), "", "p")
+        load_jwt_keys(str(path), "", "", "p").current.secret
 
 
 def test_push_service_account_without_audience_is_refused():
@@ -75,31 +75,58 @@ class TestSecretManager:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import secretmanager
 
+        fake_http.default = (404, {"error": {"code": 404, "message": "Secret version not found", "status": "NOT_FOUND"}})
         return secretmanager.SecretManagerServiceClient(
             transport="rest", credentials=AnonymousCredentials(), client_options={"api_endpoint": fake_http.url})
 
     @staticmethod
-    def serve(fake_http, name: str, value: bytes) -> None:
+    def serve(fake_http, name: str, value: bytes, resolved: str | None = None) -> None:
+        """Answer an access of ``name``; ``resolved`` is the numbered version Secret Manager names for an alias."""
         import base64
-        fake_http.routes[f"/v1/{name}:access"] = (200, {"name": name, "payload": {"data": base64.b64encode(value).decode()}})
+        fake_http.routes[f"/v1/{name}:access"] = (200, {"name": resolved or name,
+                                                       "payload": {"data": base64.b64encode(value).decode()}})
+
+    def test_the_version_before_the_latest_is_the_previous_key(self, fake_http, client, tmp_path):
+        self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b"the-current-key-long-enough-to-use!",
+                   resolved="projects/123/secrets/aa-jwt/versions/7")
+        self.serve(fake_http, "projects/123/secrets/aa-jwt/versions/6", b"the-previous-key-long-enough-to-use")
+        keys = load_jwt_keys(str(tmp_path / "absent"), "", "aa-jwt", "p", secret_manager=client)
+        assert keys.current.secret.startswith("the-current") and keys.previous.secret.startswith("the-previous")
+
+    def test_a_disabled_previous_version_means_no_previous_key(self, fake_http, client, tmp_path):
+        self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b"the-current-key-long-enough-to-use!",
+                   resolved="projects/123/secrets/aa-jwt/versions/7")
+        fake_http.routes["/v1/projects/123/secrets/aa-jwt/versions/6:access"] = (400, {"error": {
+            "code": 400, "message": "is in DISABLED state", "status": "FAILED_PRECONDITION"}})
+        keys = load_jwt_keys(str(tmp_path / "absent"), "", "aa-jwt", "p", secret_manager=client)
+        assert keys.previous is None
+
+    def test_mounted_files_give_the_current_and_previous_keys(self, tmp_path):
+        current, previous = tmp_path / "current", tmp_path / "previous"
+        current.write_text("current-key-long-enough-for-no-warning\n")
+        previous.write_text("previous-key-long-enough-for-no-warning\n")
+        keys = load_jwt_keys(str(current), str(previous), "", "p")
+        assert (keys.current.secret, keys.previous.secret) == ("current-key-long-enough-for-no-warning",
+                                                               "previous-key-long-enough-for-no-warning")
+        assert load_jwt_keys(str(current), str(tmp_path / "absent"), "", "p").previous is None
 
     def test_the_secret_is_fetched_by_name_and_stripped(self, fake_http, client, tmp_path):
         self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b" a-key-from-secret-manager-long-enough \n")
-        secret = load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
+        secret = load_jwt_keys(str(tmp_path / "absent"), "", "aa-jwt", "p", secret_manager=client).current.secret
         assert secret == "a-key-from-secret-manager-long-enough"
         assert [request["method"] for request in fake_http.requests] == ["GET"]
 
     def test_a_full_version_name_is_used_as_is(self, fake_http, client, tmp_path):
         name = "projects/other/secrets/aa-jwt/versions/3"
         self.serve(fake_http, name, b"version-three-of-the-key-long-enough!")
-        assert load_jwt_secret(str(tmp_path / "absent"), name, "p", secret_manager=client).startswith("version-three")
+        assert load_jwt_keys(str(tmp_path / "absent"), "", name, "p", secret_manager=client).current.secret.startswith("version-three")
 
     def test_an_empty_secret_refuses_to_start(self, fake_http, client, tmp_path):
         self.serve(fake_http, "projects/p/secrets/aa-jwt/versions/latest", b"  \n")
         with pytest.raises(ConfigError, match="empty"):
-            load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
+            load_jwt_keys(str(tmp_path / "absent"), "", "aa-jwt", "p", secret_manager=client).current.secret
 
     def test_no_access_is_a_clear_start_up_error(self, fake_http, client, tmp_path):
         fake_http.default = (403, {"error": {"code": 403, "message": "Permission denied", "status": "PERMISSION_DENIED"}})
         with pytest.raises(ConfigError, match="secretAccessor"):
-            load_jwt_secret(str(tmp_path / "absent"), "aa-jwt", "p", secret_manager=client)
+            load_jwt_keys(str(tmp_path / "absent"), "", "aa-jwt", "p", secret_manager=client).current.secret

@@ -7,13 +7,15 @@ import jwt
 import pytest
 
 from ui_connector.config import TokenSettings
+from ui_connector.jwt_secret import SigningKey, SigningKeys
 from ui_connector.tokens import InvalidToken, TokenService
 
 SECRET = "s" * 48
+NEXT_SECRET = "n" * 48
 
 
-def service() -> TokenService:
-    return TokenService(SECRET, TokenSettings(), "my-proj")
+def service(keys: SigningKeys = SigningKeys(SigningKey(SECRET))) -> TokenService:
+    return TokenService(keys, TokenSettings(), "my-proj")
 
 
 def signed(**overrides) -> str:
@@ -41,3 +43,29 @@ def test_time_claims_must_be_whole_numbers(claim, value):
 def test_whatever_a_token_holds_is_a_refusal_not_an_error(token):
     with pytest.raises(InvalidToken):
         service().verify(token)
+
+
+def test_after_a_rotation_new_tokens_use_the_new_key_and_old_ones_stay_valid():
+    before = service()
+    old_token = before.issue("agent")
+    after = service(SigningKeys(SigningKey(NEXT_SECRET), previous=SigningKey(SECRET)))
+
+    new_token = after.issue("agent")
+
+    assert jwt.get_unverified_header(new_token)["kid"] == SigningKey(NEXT_SECRET).kid
+    assert after.verify(old_token)["sub"] == after.verify(new_token)["sub"] == "agent"
+    with pytest.raises(InvalidToken, match="key this connector does not have"):
+        before.verify(new_token)
+
+
+def test_a_token_without_kid_is_checked_against_both_keys():
+    legacy = signed()  # signed with SECRET, no kid header, as tokens were before rotation existed
+    rotated = service(SigningKeys(SigningKey(NEXT_SECRET), previous=SigningKey(SECRET)))
+    assert rotated.verify(legacy)["project"] == "my-proj"
+    with pytest.raises(InvalidToken, match="signature"):
+        service(SigningKeys(SigningKey(NEXT_SECRET))).verify(legacy)
+
+
+def test_the_key_id_reveals_nothing_of_the_key():
+    kid = SigningKey(SECRET).kid
+    assert SECRET[:8] not in kid and len(kid) == 16 and kid != SigningKey(NEXT_SECRET).kid

@@ -1,0 +1,161 @@
+"""A connection's life: never cut by the platform, resumed without the client's help, refreshed in-band."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from devstack.processes import REPO_ROOT, wait_until
+from tests.support import PROJECT, Desktop, event_for, new_conversation, push, register
+
+pytestmark = pytest.mark.e2e
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+
+
+class NodeDesktop:
+    """The npm socket.io-client, reconnecting by itself and rejoining without lastEventId, like Google's UI modules."""
+
+    def __init__(self, connector_url: str, token: str, conversation: str):
+        node = shutil.which("node")
+        if not node:
+            pytest.fail("node is needed; `make install` installs the npm packages it runs")
+        self.lines: list[dict] = []
+        self._process = subprocess.Popen([node, str(NODE_DIR / "resilient.mjs"), connector_url, token, conversation],
+                                         cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                         env=os.environ.copy())
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            self.lines.append(json.loads(line))
+
+    def events(self) -> list[str]:
+        return [line["event"] for line in self.lines if "event" in line]
+
+    def of(self, kind: str) -> list:
+        return [line[kind] for line in self.lines if kind in line]
+
+    def wait_for_events(self, count: int, timeout: float = 20) -> None:
+        wait_until(lambda: len(self.events()) >= count, timeout, f"{count} events at the node desktop")
+
+    def wait_joined(self, times: int, timeout: float = 20) -> None:
+        wait_until(lambda: self.of("joined").count(True) >= times, timeout, f"join number {times}")
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(10)
+
+
+def push_numbered(interceptor, conversation: str, prefix: str, count: int) -> list[str]:
+    ids = [f"{prefix}-{index}-{time.monotonic_ns()}" for index in range(count)]
+    for message_id in ids:
+        assert push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"),
+                    message_id).status_code == 204
+    return ids
+
+
+def test_sigterm_closes_transports_and_desktops_resume_on_the_replacement(stack, interceptor):
+    first = stack.ui_connector()
+    conversation = new_conversation()
+    desktop = NodeDesktop(first.url, register(first.url), conversation)
+    desktop.wait_joined(1)
+    before = push_numbered(interceptor, conversation, "before", 3)
+    desktop.wait_for_events(3)
+
+    stopping = time.monotonic()
+    first.stop()
+    stopped_after = time.monotonic() - stopping
+    replacement = stack.ui_connector(port=first.port)
+    desktop.wait_joined(2)
+    after = push_numbered(interceptor, conversation, "after", 2)
+    desktop.wait_for_events(5)
+    time.sleep(0.5)
+
+    assert stopped_after < 8, f"the connector took {stopped_after:.1f} s to stop; Cloud Run kills it at 10 s"
+    assert desktop.of("disconnect") == ["transport close"], "socket.io clients only reconnect by themselves after that"
+    assert desktop.events() == before + after, "each event once, in order: the rejoin resumed, it did not replay"
+    assert "Worker graceful timeout" not in first.log_path.read_text()
+    desktop.close()
+    replacement.stop()
+
+
+def test_connections_are_closed_before_their_maximum_age_and_resume(stack, interceptor):
+    connector = stack.ui_connector(CONNECTION_MAX_AGE_SECONDS="2")
+    conversation = new_conversation()
+    desktop = NodeDesktop(connector.url, register(connector.url), conversation)
+    desktop.wait_joined(1)
+    sent: list[str] = []
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        sent += push_numbered(interceptor, conversation, "steady", 1)
+        time.sleep(0.2)
+    desktop.wait_for_events(len(sent))
+    time.sleep(0.5)
+
+    assert len(desktop.of("disconnect")) >= 2 and set(desktop.of("disconnect")) == {"transport close"}
+    assert desktop.events() == sent
+    desktop.close()
+
+
+def test_a_rejoin_with_the_same_token_resumes_and_a_new_token_replays(connector, interceptor):
+    conversation = new_conversation()
+    token = register(connector.url)
+    first = Desktop(connector.url, token)
+    first.join(conversation)
+    seen = push_numbered(interceptor, conversation, "seen", 3)
+    first.wait_for(3)
+    first.close()
+    missed = push_numbered(interceptor, conversation, "missed", 1)
+
+    again = Desktop(connector.url, token)
+    again.join(conversation)
+    newcomer = Desktop(connector.url, register(connector.url))
+    newcomer.join(conversation)
+
+    assert again.settle() and again.message_ids() == missed
+    assert newcomer.settle() and newcomer.message_ids() == seen + missed
+    again.close()
+    newcomer.close()
+
+
+def short_lived_token(secret: str, seconds: int, user: str | None = None) -> str:
+    now = int(time.time())
+    claims = {"iss": "aa-ui-connector", "aud": "aa-agent-desktop", "iat": now, "exp": now + seconds,
+              "project": PROJECT, "jti": f"short-{now}-{seconds}"}
+    if user:
+        claims["sub"] = user
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def test_refresh_token_moves_the_connections_expiry(connector, interceptor, jwt_secret_file):
+    secret = jwt_secret_file.read_text().strip()
+    conversation = new_conversation()
+    agent = Desktop(connector.url, short_lived_token(secret, 3, user="agent-1"))
+    agent.join(conversation)
+
+    fresh = register(connector.url, user="agent-1")
+    ok, new_exp = agent.client.call("refresh-token", fresh, timeout=10)
+    time.sleep(6)  # past the first token's expiry
+    push_numbered(interceptor, conversation, "later", 1)
+
+    assert ok is True and new_exp == jwt.decode(fresh, options={"verify_signature": False})["exp"]
+    assert agent.wait_for(1) and agent.events[-1][0] == "new-message-event"
+    assert agent.client.connected
+    agent.close()
+
+
+def test_refresh_token_refuses_bad_and_foreign_tokens(connector):
+    agent = Desktop(connector.url, register(connector.url, user="agent-1"))
+    assert agent.client.call("refresh-token", "not-a-jwt", timeout=10)[::2] == (False, "UNAUTHENTICATED")
+    assert agent.client.call("refresh-token", {"token": register(connector.url, user="agent-2")},
+                             timeout=10)[::2] == (False, "PERMISSION_DENIED")
+    assert requests.get(f"{connector.url}/healthz", timeout=5).status_code == 200
+    agent.close()

@@ -1,0 +1,29 @@
+// A desktop as Google's Agent Assist UI modules behave: it keeps its token, lets socket.io-client
+// reconnect by itself, and joins again on every connect, without a lastEventId.
+// Usage: [SOCKET_IO_CLIENT=<npm package>] node resilient.mjs URL TOKEN CONVERSATION
+// Prints one JSON line per thing that happens; runs until its stdin closes.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { io } = require(process.env.SOCKET_IO_CLIENT || "socket.io-client");
+const [url, token, conversationName] = process.argv.slice(2);
+const print = (line) => process.stdout.write(JSON.stringify(line) + "\n");
+const EVENTS = [
+  "human-agent-assistant-event",
+  "new-message-event",
+  "conversation-lifecycle-event",
+  "new-recognition-result-notification-event",
+];
+
+const socket = io(url, { auth: { token }, transports: ["websocket"], reconnectionDelay: 100, reconnectionDelayMax: 300 });
+for (const name of EVENTS) {
+  socket.on(name, (payload) => print({ event: payload.message_id, eventId: payload.event_id }));
+}
+socket.on("unauthenticated", (data) => print({ unauthenticated: data }));
+socket.on("disconnect", (reason) => print({ disconnect: reason }));
+socket.on("connect", () => {
+  print({ connect: true });
+  socket.emit("join-conversation", conversationName, (ok, name) => print({ joined: ok, name }));
+});
+process.stdin.on("end", () => { socket.close(); process.exit(0); });
+process.stdin.resume();
