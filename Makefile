@@ -1,5 +1,6 @@
 # The two commands a newcomer needs: `make dev` (the whole stack locally) and `make test`.
-# System packages (redis-server, chromium for the browser tests) come from apt, only where missing.
+# System packages (redis-server, chromium for the browser tests, prometheus for the metrics test, wrk for
+# `make bench`) come from apt, only where missing.
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
@@ -14,6 +15,8 @@ $(STAMP): pyproject.toml package.json
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing with apt:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
+# prometheus-client's own variable: set, every process writes its metrics to files in that directory.
+PROMETHEUS_MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a service that can start."""
 

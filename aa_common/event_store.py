@@ -25,6 +25,7 @@ import redis
 
 from aa_common.config import RetentionSettings
 from aa_common.events import Event
+from aa_common.metrics import timed_redis
 
 _STORE_AND_PUBLISH = """
 local stored = redis.call('GET', KEYS[1])
@@ -103,18 +104,20 @@ class EventStore:
     def append(self, event: Event) -> AppendResult:
         """Store and publish in one round trip; a message already stored is not stored twice."""
         conversation_key = event.conversation_name
-        created, event_id = self._store_and_publish(
-            keys=[seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key)],
-            args=[
-                channel_name(conversation_key),
-                event.to_json(),
-                self._retention.seconds,
-                self._retention.max_events_per_conversation,
-            ],
-        )
+        with timed_redis("store_and_publish"):
+            created, event_id = self._store_and_publish(
+                keys=[seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key)],
+                args=[
+                    channel_name(conversation_key),
+                    event.to_json(),
+                    self._retention.seconds,
+                    self._retention.max_events_per_conversation,
+                ],
+            )
         return AppendResult(event_id=event_id, duplicate=not created)
 
     def read_after(self, conversation_key: str, after_id: str, count: int) -> list[StoredEvent]:
         """Up to ``count`` events with ids greater than ``after_id``, oldest first."""
-        entries = self._client.xrange(stream_key(conversation_key), min=f"({after_id}", count=count)
+        with timed_redis("read_after"):
+            entries = self._client.xrange(stream_key(conversation_key), min=f"({after_id}", count=count)
         return [StoredEvent(event_id, fields["payload"]) for event_id, fields in entries]

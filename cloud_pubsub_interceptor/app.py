@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, Response
+from flask import Flask
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
 from aa_common.http import health_blueprint, install_body_limit, install_error_handlers
 from aa_common.logs import configure_logging
+from aa_common.metrics import metrics_blueprint
 from aa_common.redis_client import connect_redis
 from cloud_pubsub_interceptor.config import InterceptorConfig
-from cloud_pubsub_interceptor.metrics import PushCounters
 from cloud_pubsub_interceptor.push_auth import PushVerifier
 from cloud_pubsub_interceptor.routes import push_routes
 
@@ -20,7 +20,6 @@ from cloud_pubsub_interceptor.routes import push_routes
 class InterceptorServices:
     store: EventStore
     verifier: PushVerifier | None
-    counters: PushCounters
 
 
 def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Flask:
@@ -36,14 +35,10 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
     app.extensions["interceptor"] = InterceptorServices(
         store=EventStore(client, config.retention),
         verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,
-        counters=PushCounters(),
     )
     install_error_handlers(app)
     app.register_blueprint(push_routes)
     app.register_blueprint(health_blueprint(client.ping))
-
-    @app.get("/metrics")
-    def metrics():
-        return Response(app.extensions["interceptor"].counters.render(), mimetype="text/plain; version=0.0.4")
+    app.register_blueprint(metrics_blueprint())
 
     return app

@@ -1,25 +1,36 @@
-"""Per-process counters of push outcomes, served at /metrics in Prometheus text format."""
+"""The interceptor's metrics (served at /metrics by ``aa_common.metrics``)."""
 from __future__ import annotations
 
-import threading
-from collections import Counter
+from prometheus_client import Counter, Histogram
+
+from aa_common.events import EVENT_TYPES
+from aa_common.metrics import FAST_BUCKETS, LAG_BUCKETS
 
 
-class PushCounters:
-    def __init__(self) -> None:
-        self._counts: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()
+class Outcome:
+    """The ``outcome`` label of ``aa_pushes_total``: what became of a push."""
 
-    def count(self, route: str, outcome: str) -> None:
-        with self._lock:
-            self._counts[(route, outcome)] += 1
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # a redelivery of a message already stored: acknowledged, not stored again
+    INVALID = "invalid"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    AUTH_UNAVAILABLE = "auth_unavailable"
+    REDIS_UNAVAILABLE = "redis_unavailable"
+    TOO_LARGE = "too_large"
+    TOO_SLOW = "too_slow"
 
-    def render(self) -> str:
-        lines = [
-            "# HELP aa_pushes_total Pub/Sub pushes received, by route and outcome.",
-            "# TYPE aa_pushes_total counter",
-        ]
-        with self._lock:
-            for (route, outcome), value in sorted(self._counts.items()):
-                lines.append(f'aa_pushes_total{{route="{route}",outcome="{outcome}"}} {value}')
-        return "\n".join(lines) + "\n"
+
+PUSHES = Counter("aa_pushes", "Pub/Sub pushes received, by route and outcome.", ["route", "outcome"])
+PUSH_SECONDS = Histogram("aa_push_duration_seconds", "Time to handle a push, from its body to the answer.",
+                         ["route"], buckets=FAST_BUCKETS)
+ACK_LAG_SECONDS = Histogram("aa_pubsub_ack_lag_seconds",
+                            "From Pub/Sub's publishTime to the push being acknowledged (stored or duplicate).",
+                            ["route"], buckets=LAG_BUCKETS)
+
+
+def count_refused_push(path: str, code: int) -> None:
+    """Pushes the server refused before the app saw them (too large, too slow) count as pushes too."""
+    route = path.strip("/")
+    if route in EVENT_TYPES:
+        PUSHES.labels(route, Outcome.TOO_SLOW if code == 408 else Outcome.TOO_LARGE).inc()

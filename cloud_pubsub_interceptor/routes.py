@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import logging
+import time
+from datetime import datetime, timezone
 
 import redis
 from flask import Blueprint, Response, current_app, request
 
-from aa_common.events import EVENT_TYPES
+from aa_common.events import EVENT_TYPES, Event
 from aa_common.http import json_error
+from cloud_pubsub_interceptor.metrics import ACK_LAG_SECONDS, PUSH_SECONDS, PUSHES, Outcome
 from cloud_pubsub_interceptor.push import InvalidPush, read_push, to_event
 from cloud_pubsub_interceptor.push_auth import CertsUnavailable, PushForbidden, PushUnauthenticated
 
@@ -16,41 +19,55 @@ push_routes = Blueprint("push", __name__)
 
 
 def _receive(data_type: str):
-    services = current_app.extensions["interceptor"]
-    counters = services.counters
+    started = time.perf_counter()
+    response, outcome = _handle(data_type)
+    PUSHES.labels(data_type, outcome).inc()
+    PUSH_SECONDS.labels(data_type).observe(time.perf_counter() - started)
+    return response
 
+
+def _handle(data_type: str) -> tuple[object, str]:
+    services = current_app.extensions["interceptor"]
     if services.verifier is not None:
         try:
             services.verifier.verify(request.headers.get("Authorization", ""))
         except PushUnauthenticated as error:
-            return _refuse(data_type, 401, str(error), "unauthenticated")
+            return _refuse(data_type, 401, str(error)), Outcome.UNAUTHENTICATED
         except PushForbidden as error:
-            return _refuse(data_type, 403, str(error), "forbidden")
+            return _refuse(data_type, 403, str(error)), Outcome.FORBIDDEN
         except CertsUnavailable as error:
-            return _refuse(data_type, 503, str(error), "auth_unavailable", {"Retry-After": "5"})
+            return _refuse(data_type, 503, str(error), {"Retry-After": "5"}), Outcome.AUTH_UNAVAILABLE
 
     try:
         event = to_event(read_push(request.get_data(cache=False), request.headers), data_type)
     except InvalidPush as error:
-        return _refuse(data_type, 400, str(error), "invalid")
+        return _refuse(data_type, 400, str(error)), Outcome.INVALID
 
     try:
         result = services.store.append(event)
     except redis.RedisError as error:
         log.error("Redis did not take the event; Pub/Sub will redeliver",
                   extra={"route": data_type, "message_id": event.message_id, "error": type(error).__name__})
-        counters.count(data_type, "redis_unavailable")
-        return json_error(503, "event store unavailable; retry later", {"Retry-After": "5"})
+        return json_error(503, "event store unavailable; retry later", {"Retry-After": "5"}), Outcome.REDIS_UNAVAILABLE
 
-    outcome = "duplicate" if result.duplicate else "stored"
-    counters.count(data_type, outcome)
-    log.info("push %s", outcome, extra={"route": data_type, "message_id": event.message_id,
-                                         "conversation": event.conversation_name, "event_id": result.event_id})
-    return Response(status=204)
+    _observe_ack_lag(data_type, event)
+    outcome = Outcome.DUPLICATE if result.duplicate else Outcome.STORED
+    log.debug("push %s", outcome, extra={"route": data_type, "message_id": event.message_id,
+                                          "conversation": event.conversation_name, "event_id": result.event_id})
+    return Response(status=204), outcome
 
 
-def _refuse(data_type: str, code: int, reason: str, outcome: str, headers: dict[str, str] | None = None):
-    current_app.extensions["interceptor"].counters.count(data_type, outcome)
+def _observe_ack_lag(data_type: str, event: Event) -> None:
+    try:
+        published = datetime.fromisoformat(event.publish_time)
+    except ValueError:
+        return  # Pub/Sub always sends one; a hand-made push may not
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=timezone.utc)
+    ACK_LAG_SECONDS.labels(data_type).observe(max(0.0, time.time() - published.timestamp()))
+
+
+def _refuse(data_type: str, code: int, reason: str, headers: dict[str, str] | None = None):
     log.warning("push refused: %s", reason, extra={"route": data_type, "status": code})
     return json_error(code, reason, headers)
 

@@ -20,11 +20,13 @@ import asyncio
 import io
 import json
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from aa_common.config import ConfigError, Env
+from aa_common.config import PROMETHEUS_MULTIPROCESS_DIR, ConfigError, Env
 from aa_common.http import error_body
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,10 @@ class RSGIBridge:
     """An RSGI application that reads each request body in full, within ``read_timeout_seconds``
     and ``max_request_bytes``, then calls a WSGI application with it."""
 
-    def __init__(self, wsgi_app: WSGIApp, settings: ServerSettings):
+    def __init__(self, wsgi_app: WSGIApp, settings: ServerSettings,
+                 on_refused: Callable[[str, int], None] = lambda path, code: None):
         self._app = wsgi_app
+        self._on_refused = on_refused
         self._timeout = settings.read_timeout_seconds
         self._limit = settings.max_request_bytes
         self._base_environ = {
@@ -87,6 +91,7 @@ class RSGIBridge:
         try:
             body = await self._read_body(scope, proto)
         except _Refused as refusal:
+            self._on_refused(scope.path, refusal.code)
             proto.response_bytes(refusal.code, [("content-type", "application/json")], refusal.body)
             return
         start_response = _StartResponse()
@@ -154,10 +159,14 @@ class _Refused(Exception):
 
 
 def create_rsgi_app():
-    """granian's factory target: the interceptor app, configured from the environment, behind the bridge."""
-    from cloud_pubsub_interceptor.app import create_app
+    """granian's factory target: the interceptor app, configured from the environment, behind the bridge.
 
-    return RSGIBridge(create_app(), ServerSettings.from_env(Env()))
+    Runs in each worker. The app (and prometheus-client) are imported only here, never by the parent
+    process: prometheus-client picks its multiprocess mode when first imported, and workers are forked."""
+    from cloud_pubsub_interceptor.app import create_app
+    from cloud_pubsub_interceptor.metrics import count_refused_push
+
+    return RSGIBridge(create_app(), ServerSettings.from_env(Env()), on_refused=count_refused_push)
 
 
 def main() -> int:
@@ -173,6 +182,9 @@ def main() -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    if settings.workers > 1 and not os.environ.get(PROMETHEUS_MULTIPROCESS_DIR):
+        # Each worker counts in files of its own; /metrics, in whichever worker answers, adds them up.
+        os.environ[PROMETHEUS_MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="aa-interceptor-metrics-")
     Server(
         "cloud_pubsub_interceptor.server:create_rsgi_app", factory=True, interface=Interfaces.RSGI,
         address=settings.host, port=settings.port, workers=settings.workers, http=HTTPModes.auto,

@@ -254,6 +254,6 @@ def _forward(client: DialogflowClient, call: ProxiedCall) -> Response | tuple:
     except Exception as error:  # credentials that cannot be loaded or refreshed, whatever the library raises
         log.error("cannot authenticate to Dialogflow", extra={"method": call.name, "error": type(error).__name__})
         return json_error(502, "the connector cannot authenticate to Dialogflow; see its logs")
-    log.info("proxied %s", call.name, extra={"method": call.name, "status": answer.status,
-                                             "latency_ms": round((time.monotonic() - started) * 1000)})
+    log.debug("proxied %s", call.name, extra={"method": call.name, "status": answer.status,
+                                              "latency_ms": round((time.monotonic() - started) * 1000)})
     return Response(answer.body, status=answer.status, headers=answer.headers)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 
 import redis
@@ -26,6 +28,7 @@ import redis
 from aa_common.event_store import EventStore, StoredEvent, parse_event_id, split_channel_message
 from aa_common.events import EVENT_TYPES
 from ui_connector.listener import SubscriptionListener
+from ui_connector.metrics import CATCH_UPS, CONVERSATIONS, DELIVERED, DELIVERY_LAG_SECONDS, REPLAYED
 from ui_connector.replay import Replayer
 from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
 
@@ -58,8 +61,11 @@ class ConversationFanout:
         Raises TimeoutError when Redis does not confirm the subscription in time.
         """
         viewer = Viewer(sid, eio_sid, last_event_id or START_OF_STREAM)
+        first = not self._viewers.watched(conversation)
         if self._viewers.add(conversation, viewer) is not viewer:
             return  # joined already
+        if first:
+            CONVERSATIONS.inc()
         self._listener.want(conversation)
         # Reading the stream before Redis confirms the subscription could miss an event
         # published in between: it would be in neither the read nor the channel.
@@ -84,27 +90,39 @@ class ConversationFanout:
 
     def _remove(self, conversation: str, viewer: Viewer) -> None:
         if self._viewers.remove(conversation, viewer):
+            CONVERSATIONS.dec()
             self._listener.release(conversation)
 
     def _on_live(self, conversation: str, message: str) -> None:
         stored = StoredEvent(*split_channel_message(message))
-        packet = event_packet(stored)
-        if packet is None:
+        encoded = event_packet(stored)
+        if encoded is None:
             return
+        data_type, packet = encoded
         position = parse_event_id(stored.event_id)
+        sent = 0
         for viewer in self._viewers.of_conversation(conversation):
             if viewer.catching_up:
                 viewer.missed_live = True
             elif viewer.advance(stored.event_id, position):
                 self._send(viewer.eio_sid, packet)
+                sent += 1
+        if sent:
+            DELIVERED.labels(data_type).inc(sent)
+            DELIVERY_LAG_SECONDS.observe(max(0.0, time.time() - position[0] / 1000))  # stream ids are Redis' clock
 
     def _deliver_replay(self, conversation: str, viewer: Viewer, batch: list[StoredEvent]) -> None:
+        sent: Counter[str] = Counter()
         for stored in batch:
             if not self._viewers.is_current(conversation, viewer):
-                return
-            packet = event_packet(stored)
-            if viewer.advance(stored.event_id, parse_event_id(stored.event_id)) and packet is not None:
-                self._send(viewer.eio_sid, packet)
+                break
+            encoded = event_packet(stored)
+            if viewer.advance(stored.event_id, parse_event_id(stored.event_id)) and encoded is not None:
+                self._send(viewer.eio_sid, encoded[1])
+                sent[encoded[0]] += 1
+        for data_type, count in sent.items():
+            DELIVERED.labels(data_type).inc(count)
+        REPLAYED.inc(sum(sent.values()))
 
     def _on_resubscribed(self, conversation: str) -> None:
         for viewer in self._viewers.of_conversation(conversation):
@@ -112,13 +130,14 @@ class ConversationFanout:
                 viewer.missed_live = True
             else:
                 viewer.catching_up = True
+                CATCH_UPS.inc()
                 self._spawn(self._replayer.catch_up, conversation, viewer)
 
 
-def event_packet(stored: StoredEvent) -> str | None:
-    """The Socket.IO EVENT packet desktops receive for a stored event: ``[data_type, payload]`` with the
-    payload the interceptor stored plus its ``event_id``. None (logged) for a malformed entry, which is
-    skipped rather than allowed to stop delivery to the conversation's viewers."""
+def event_packet(stored: StoredEvent) -> tuple[str, str] | None:
+    """The event's name and the Socket.IO EVENT packet desktops receive for it: ``[data_type, payload]``
+    with the payload the interceptor stored plus its ``event_id``. None (logged) for a malformed entry,
+    which is skipped rather than allowed to stop delivery to the conversation's viewers."""
     try:
         parse_event_id(stored.event_id)
         event = json.loads(stored.payload)
@@ -128,4 +147,4 @@ def event_packet(stored: StoredEvent) -> str | None:
         log.error("skipping a malformed event", extra={"event_id": stored.event_id})
         return None
     event["event_id"] = stored.event_id
-    return "2" + json.dumps([event["data_type"], event], separators=(",", ":"))
+    return event["data_type"], "2" + json.dumps([event["data_type"], event], separators=(",", ":"))

@@ -21,6 +21,7 @@ from aa_common.conversations import ConversationName, InvalidConversationName
 from aa_common.event_store import parse_event_id
 from ui_connector.deadlines import Deadlines
 from ui_connector.fanout import ConversationFanout
+from ui_connector.metrics import DESKTOPS, JOINS, LEAVES
 from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import SocketGuard
 from ui_connector.tokens import InvalidToken, TokenService
@@ -99,6 +100,7 @@ class DesktopNamespace(Namespace):
         sid = request.sid
         eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, self.namespace)
         self._connections[sid] = DesktopConnection(eio_sid, claims)
+        DESKTOPS.inc()
         self._guard.authenticated(eio_sid)
         self._deadlines.set(("token", sid), claims["exp"], lambda: self._close_expired(sid))
         age = self._max_age * random.uniform(1 - MAX_AGE_JITTER, 1 + MAX_AGE_JITTER)
@@ -122,11 +124,18 @@ class DesktopNamespace(Namespace):
         self._deadlines.cancel(("token", sid))
         self._deadlines.cancel(("max-age", sid))
         connection = self._connections.pop(sid, None)
+        if connection is not None:
+            DESKTOPS.dec()
         viewers = self._fanout.leave_all(sid)
         if connection is not None and connection.token_id and viewers:
             self._resume.save(connection.token_id, {conversation: v.cursor for conversation, v in viewers.items()})
 
     def on_join_conversation(self, message):
+        answer = self._join(message)
+        JOINS.labels(_outcome(answer, "joined")).inc()
+        return answer
+
+    def _join(self, message) -> tuple:
         connection, problem = self._authorized()
         if problem:
             return problem
@@ -157,6 +166,11 @@ class DesktopNamespace(Namespace):
         return self._resume.load(connection.token_id, conversation) if connection.token_id else None
 
     def on_leave_conversation(self, message):
+        answer = self._leave(message)
+        LEAVES.labels(_outcome(answer, "left")).inc()
+        return answer
+
+    def _leave(self, message) -> tuple:
         name = message.get("conversationName") if isinstance(message, dict) else message
         try:
             conversation = ConversationName.parse(name).key
@@ -193,3 +207,8 @@ class DesktopNamespace(Namespace):
             return None, refused("unauthenticated: token expired; register again and reconnect",
                                  Refusal.UNAUTHENTICATED)
         return connection, None
+
+
+def _outcome(answer: tuple, success: str) -> str:
+    """The metrics label of an ack: ``success``, or the refusal's code."""
+    return success if answer[0] else answer[2].lower()

@@ -7,7 +7,7 @@ import pytest
 import requests
 import socketio
 
-from tests.support import PROJECT, RawSocketIO, envelope, register
+from tests.support import PROJECT, RawSocketIO, envelope, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -48,6 +48,9 @@ def test_the_connector_writes_only_json_from_start_to_stop(stack):
 
 def test_the_interceptor_writes_only_json_with_the_trace_of_each_request(stack):
     interceptor = stack.interceptor()
+    conversation = new_conversation()
+    for _ in range(20):
+        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
     requests.post(f"{interceptor.url}/new-message-event", data=b"not json", timeout=10,
                   headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
     requests.post(f"{interceptor.url}/new-message-event", data=b"{}", timeout=10,
@@ -57,7 +60,9 @@ def test_the_interceptor_writes_only_json_with_the_trace_of_each_request(stack):
 
     interceptor.stop()
 
-    refusals = [entry for entry in log_entries(interceptor) if entry["message"].startswith("push refused")]
+    entries = log_entries(interceptor)
+    assert len(entries) < 20, "a line per push at INFO: the metrics count pushes"
+    refusals = [entry for entry in entries if entry["message"].startswith("push refused")]
     assert [entry.get("logging.googleapis.com/trace") for entry in refusals] == [
         f"projects/{PROJECT}/traces/{TRACE}", f"projects/{PROJECT}/traces/{TRACE.upper()}", None]
     assert refusals[0]["logging.googleapis.com/spanId"] == "00f067aa0ba902b7"
