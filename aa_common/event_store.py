@@ -18,6 +18,7 @@ hash tag is what lets one script check it, append and publish atomically.)
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -26,15 +27,18 @@ import redis
 from aa_common.config import RetentionSettings
 from aa_common.events import Event
 from aa_common.metrics import timed_redis
+from aa_common.redis_client import DedicatedConnection
 
+# KEYS: the message's marker, the stream. ARGV: the channel, the payload. The retention settings are
+# written into the script (one script per configuration) rather than sent with every push.
 _STORE_AND_PUBLISH = """
 local stored = redis.call('GET', KEYS[1])
 if stored then
   return {0, stored}
 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'payload', ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[1], id, 'EX', ARGV[3])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', %(max_events)d, '*', 'payload', ARGV[2])
+redis.call('EXPIRE', KEYS[2], %(seconds)d)
+redis.call('SET', KEYS[1], id, 'EX', %(seconds)d)
 redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
 return {1, id}
 """
@@ -98,22 +102,23 @@ class EventStore:
 
     def __init__(self, client: redis.Redis, retention: RetentionSettings):
         self._client = client
-        self._retention = retention
-        self._store_and_publish = client.register_script(_STORE_AND_PUBLISH)
+        self._script = _STORE_AND_PUBLISH % {"seconds": retention.seconds,
+                                             "max_events": retention.max_events_per_conversation}
+        self._script_sha = hashlib.sha1(self._script.encode()).hexdigest()
+        self._appends: DedicatedConnection | None = None  # opened on the first append: readers never need it
 
     def append(self, event: Event) -> AppendResult:
         """Store and publish in one round trip; a message already stored is not stored twice."""
         conversation_key = event.conversation_name
+        keys = (seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key))
+        args = (channel_name(conversation_key), event.to_json())
+        if self._appends is None:
+            self._appends = DedicatedConnection(self._client)
         with timed_redis("store_and_publish"):
-            created, event_id = self._store_and_publish(
-                keys=[seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key)],
-                args=[
-                    channel_name(conversation_key),
-                    event.to_json(),
-                    self._retention.seconds,
-                    self._retention.max_events_per_conversation,
-                ],
-            )
+            try:
+                created, event_id = self._appends.call("EVALSHA", self._script_sha, 2, *keys, *args)
+            except redis.exceptions.NoScriptError:  # a new or restarted Redis: send the script itself once
+                created, event_id = self._appends.call("EVAL", self._script, 2, *keys, *args)
         return AppendResult(event_id=event_id, duplicate=not created)
 
     def read_after(self, conversation_key: str, after_id: str, count: int) -> list[StoredEvent]:

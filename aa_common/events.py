@@ -1,8 +1,9 @@
 """The events desktops receive: their Socket.IO names and the payload fields they read."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+
+import orjson
 
 HUMAN_AGENT_ASSISTANT_EVENT = "human-agent-assistant-event"
 NEW_MESSAGE_EVENT = "new-message-event"
@@ -36,5 +37,8 @@ class Event:
     new_recognition_result_message_id: str | None = None
 
     def to_json(self) -> str:
-        fields = {name: value for name, value in asdict(self).items() if value is not None}
-        return json.dumps(fields, separators=(",", ":"))
+        present = {name: value for name in _FIELD_NAMES if (value := getattr(self, name)) is not None}
+        return orjson.dumps(present).decode()
+
+
+_FIELD_NAMES = tuple(field.name for field in fields(Event))

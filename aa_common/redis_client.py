@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -41,3 +42,34 @@ def connect_redis(settings: RedisSettings, *, blocking_reads: bool = False) -> r
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         decode_responses=True,
     )
+
+
+class DedicatedConnection:
+    """One Redis connection of its own, for a hot path that makes one call at a time (the interceptor's
+    event loop stores every push through it).
+
+    redis-py's client-level command path (connection pool, retry wrapper, and redis-py 8's metrics
+    hooks, which run even when disabled) costs about twice the CPU of the round trip itself: ~160 µs
+    against ~70 µs per store-and-publish on these machines. This calls the connection directly, with
+    the same settings (AUTH, TLS, timeouts) and the same single retry on a connection error.
+    """
+
+    def __init__(self, client: redis.Redis):
+        self._connection = client.connection_pool.make_connection()
+        self._lock = threading.Lock()  # one call at a time, should a second thread ever call
+
+    def call(self, *args):
+        with self._lock:
+            try:
+                return self._round_trip(args)
+            except (redis.ConnectionError, redis.TimeoutError):
+                self._connection.disconnect()
+                return self._round_trip(args)  # once more, on a fresh connection
+
+    def _round_trip(self, args):
+        try:
+            self._connection.send_command(*args)
+            return self._connection.read_response()
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._connection.disconnect()
+            raise

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
+import functools
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+
+import orjson
 
 from aa_common.conversations import InvalidConversationName, normalize_conversation_name
 from aa_common.events import NEW_RECOGNITION_RESULT_EVENT, Event
@@ -108,8 +110,8 @@ def to_event(message: PushedMessage, data_type: str) -> Event:
 
 def _json(text: bytes | str, problem: str) -> object:
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # invalid JSON, too deep, or text that is not valid Unicode
         raise InvalidPush(problem) from None
 
 
@@ -126,4 +128,12 @@ def _text(value: object) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current UTC time as RFC 3339 with microseconds, as Pub/Sub writes times."""
+    now = time.time()
+    second = int(now)
+    return f"{_utc_second(second)}.{int((now - second) * 1_000_000):06d}Z"
+
+
+@functools.lru_cache(maxsize=2)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
