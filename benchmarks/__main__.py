@@ -1,157 +1,327 @@
-"""`make bench`: the pipeline's speed and memory on this machine, as figures and ratios.
+"""`make bench`: the pipeline's cost per event, latency and memory on this machine, against a floor.
 
-Everything runs on loopback against the production gunicorn command lines and a private
-redis-server; every loop is bounded in count and time.
+Everything runs on loopback against the production command lines and a private redis-server;
+every stage is bounded in count and time. Prints a summary with each target and writes every
+figure to artifacts/bench.json. Loads come from wrk (Debian's; a Lua script writes the push
+bodies) where throughput matters, and from a Python or Node harness where a desktop has to
+receive: CPU is read from /proc for each server's process tree only, so the load generators'
+own CPU is not counted.
 """
 from __future__ import annotations
 
-import statistics
+import base64
+import json
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 
-from devstack.processes import INTERCEPTOR_COMMAND, UI_CONNECTOR_COMMAND, RedisServer, Service
+from aa_common.event_store import stream_key
+from benchmarks.measure import CpuMeter, cpu_seconds, percentile, rss_kib, run_wrk
+from devstack.processes import (BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, RedisServer, Service,
+                                free_port, wait_until)
 from devstack.stack import service_env
-from tests.support import PROJECT, Desktop, envelope, event_for, new_conversation, register
+from tests.support import PROJECT, Desktop, envelope, event_for, new_conversation, register, short_name
 
-PUSHES = 3000
-PUSH_THREADS = 8
-LATENCY_SAMPLES = 300
-FANOUT_DESKTOPS = 100
-FANOUT_EVENTS = 30
-REPLAY_EVENTS = 5000
-
-
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return f"p50 {pick(0.50):6.2f} ms  p95 {pick(0.95):6.2f} ms  p99 {pick(0.99):6.2f} ms"
+FLOOR_COMMAND = [str(BIN / "gunicorn"), "--workers", "1", "--threads", "8", "benchmarks.floor_app:app"]
+WRK_SECONDS = 8
+PACED_RATE = 100
+PACED_SECONDS = 10
+FANOUT_VIEWERS = 50
+FANOUT_EVENTS = 40
+IDLE_DESKTOPS = 1000
+SIGTERM_DESKTOPS = 100
+ARTIFACT = REPO_ROOT / "artifacts" / "bench.json"
 
 
-def timed_requests(url: str, bodies: list[dict | None]) -> tuple[float, list[float]]:
-    local = threading.local()
-    latencies: list[float] = []
+@dataclass
+class Target:
+    name: str
+    value: float
+    limit: float
+    unit: str
+    at_most: bool = True
 
-    def send(body):
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
-        started = time.perf_counter()
-        response = session.post(url, json=body, timeout=30) if body is not None else session.get(url, timeout=30)
-        latencies.append(time.perf_counter() - started)
-        assert response.status_code in (200, 204), response.text
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(PUSH_THREADS) as pool:
-        list(pool.map(send, bodies))
-    return time.perf_counter() - started, latencies
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.at_most else self.value >= self.limit
 
 
-def bench_ingest(interceptor: Service) -> None:
+@dataclass
+class Report:
+    figures: dict = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+    def figure(self, name: str, **values) -> None:
+        self.figures[name] = values
+        print(f"{name:28s} " + "  ".join(f"{k} {_format(v)}" for k, v in values.items()), flush=True)
+
+    def target(self, name: str, value: float, limit: float, unit: str, at_most: bool = True) -> None:
+        self.targets.append(Target(name, round(value, 3), limit, unit, at_most))
+
+
+def _format(value) -> str:
+    return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="aa-bench-"))
+        secret = self.workdir / "jwt_secret_key"
+        secret.write_text("bench-" + "x" * 48)
+        self.redis_server = RedisServer().start()
+        self.redis = redis.Redis(port=self.redis_server.port, decode_responses=True)
+        # Streams long enough to hold every event a stage pushes, so "stored" can be counted.
+        self.env = {**service_env(self.redis_server.port, secret, PROJECT), "EVENT_STREAM_MAXLEN": "1000000"}
+        self.services: list[Service] = []
+        self.report = Report()
+
+    def start(self, name: str, command: list[str], port: int | None = None, **env: str) -> Service:
+        service = Service(name, command, {**self.env, **env}, self.workdir, port=port).start()
+        self.services.append(service)
+        return service
+
+    def close(self) -> None:
+        for service in self.services:
+            service.stop()
+        self.redis_server.remove()
+
+    def push_script(self, conversation: str) -> Path:
+        """A wrk Lua script that pushes a new-message event to ``conversation``, each with a message id of its own."""
+        data = base64.b64encode(json.dumps(event_for(conversation, "new-message.json")).encode()).decode()
+        script = self.workdir / f"push-{time.monotonic_ns()}.lua"
+        script.write_text(_PUSH_LUA.replace("__DATA__", data))
+        return script
+
+
+_PUSH_LUA = """
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", "wrk-" .. threads .. "-" .. os.time() .. "-")
+end
+request = function()
+  counter = counter + 1
+  local body = '{"message":{"data":"__DATA__","messageId":"' .. prefix .. counter ..
+               '","publishTime":"2026-02-26T19:13:55.749Z"},"subscription":"projects/p/subscriptions/bench"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def bench_floor(bench: Bench) -> float:
+    port = free_port()
+    floor = bench.start("floor", FLOOR_COMMAND + ["--bind", f"127.0.0.1:{port}"], port=port)
+    script = bench.workdir / "empty-post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.body = string.rep("x", 1200)\n'
+                      'wrk.headers["Content-Type"] = "application/json"\n')
+    run_wrk(floor.url + "/", script, 16, 2)
+    with CpuMeter(floor.pid) as cpu:
+        result = run_wrk(floor.url + "/", script, 16, WRK_SECONDS)
+    per_request = cpu.seconds / result.requests * 1e6
+    bench.report.figure("floor: empty POST", cpu_us=per_request, per_second=result.per_second,
+                        p99_ms=result.latency_ms["p99"], failed=result.failed)
+    floor.stop()
+    return per_request
+
+
+def bench_ingest(bench: Bench, interceptor: Service, connector: Service, floor_us: float) -> None:
     conversation = new_conversation()
-    event = event_for(conversation, "new-message.json")
-    health_time, health = timed_requests(f"{interceptor.url}/healthz", [None] * PUSHES)
-    push_time, pushes = timed_requests(f"{interceptor.url}/new-message-event", [envelope(event) for _ in range(PUSHES)])
-    print(f"ingest     {PUSHES / push_time:8.0f} pushes/s   {percentiles(pushes)}   ({PUSH_THREADS} clients)")
-    print(f"  floor    {PUSHES / health_time:8.0f} healthz/s  {percentiles(health)}")
-    print(f"  ratio    a push costs {health_time and push_time / health_time:.2f}x an empty request "
-          "(JSON parse, base64, validation, one Redis script)")
+    viewer = Desktop(connector.url, register(connector.url))
+    viewer.join(conversation)
+    url = f"{interceptor.url}/new-message-event"
+    run_wrk(url, bench.push_script(new_conversation()), 16, 2)  # warm up, elsewhere
+    results = {}
+    for connections in (16, 64):
+        with CpuMeter(interceptor.pid) as cpu:
+            results[connections] = run_wrk(url, bench.push_script(conversation), connections, WRK_SECONDS)
+        result = results[connections]
+        per_push = cpu.seconds / result.requests * 1e6
+        bench.report.figure(f"ingest, {connections} connections", cpu_us=per_push, per_second=result.per_second,
+                            p50_ms=result.latency_ms["p50"], p99_ms=result.latency_ms["p99"], failed=result.failed)
+        if connections == 16:
+            bench.report.target("interceptor CPU per push", per_push, 600, "µs")
+            bench.report.target("push CPU / floor request CPU", per_push / floor_us, 0.8, "x")
+    bench.report.target("pushes/s at 64 connections, a viewer joined", results[64].per_second, 1500, "/s",
+                        at_most=False)
+    acknowledged = sum(r.requests - r.failed for r in results.values())
+    stored = bench.redis.xlen(stream_key(short_name(conversation)))
+    viewer.wait_for(acknowledged, timeout=120)
+    received = viewer.message_ids()
+    bench.report.figure("ingest: nothing lost", acknowledged=acknowledged, stored=stored, delivered=len(received),
+                        distinct=len(set(received)))
+    bench.report.target("ingest events lost or doubled", abs(stored - acknowledged) + len(received) - len(set(received))
+                        + abs(len(received) - stored), 0, "")
+    viewer.close()
 
 
-def bench_delivery_latency(interceptor: Service, connector: Service) -> None:
+def bench_delivery_cost(bench: Bench, interceptor: Service, connector: Service) -> None:
+    """Connector CPU per delivered event with one viewer, then the extra cost of a second viewer."""
+    costs = []
+    for viewers in (1, 2):
+        conversation = new_conversation()
+        desktops = [Desktop(connector.url, register(connector.url)) for _ in range(viewers)]
+        for desktop in desktops:
+            desktop.join(conversation)
+        with CpuMeter(connector.pid) as cpu:
+            result = run_wrk(f"{interceptor.url}/new-message-event", bench.push_script(conversation), 4, WRK_SECONDS)
+            for desktop in desktops:
+                desktop.wait_for(result.requests - result.failed, timeout=120)
+        events = result.requests - result.failed
+        costs.append(cpu.seconds / events * 1e6)
+        bench.report.figure(f"delivery, {viewers} viewer(s)", connector_cpu_us_per_event=costs[-1], events=events,
+                            per_second=result.per_second)
+        for desktop in desktops:
+            desktop.close()
+    second = costs[1] - costs[0]
+    bench.report.figure("delivery: second viewer", cpu_us=second, share_of_first=second / costs[0])
+    bench.report.target("connector CPU per delivered event", costs[0], 230, "µs")
+    bench.report.target("second viewer / first viewer", second / costs[0], 1 / 3, "x")
+
+
+def bench_latency(bench: Bench, interceptor: Service, connector: Service) -> None:
+    """Push → desktop at a steady PACED_RATE events/s, as a busy contact centre's conversation sees it."""
     conversation = new_conversation()
     desktop = Desktop(connector.url, register(connector.url))
     desktop.join(conversation)
-    event = event_for(conversation, "new-message.json")
+    arrivals: dict[str, float] = {}
+    desktop.client.on("new-message-event", lambda payload: arrivals.setdefault(payload["message_id"],
+                                                                              time.perf_counter()))
     session = requests.Session()
-    push_only, end_to_end = [], []
-    for count in range(1, LATENCY_SAMPLES + 1):
-        started = time.perf_counter()
-        session.post(f"{interceptor.url}/new-message-event", json=envelope(event), timeout=30)
-        push_only.append(time.perf_counter() - started)
-        desktop.wait_for(count)
-        end_to_end.append(time.perf_counter() - started)
+    event = event_for(conversation, "new-message.json")
+    sent: dict[str, float] = {}
+    interval = 1 / PACED_RATE
+    next_at = time.perf_counter()
+    for index in range(PACED_RATE * PACED_SECONDS):
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+        message_id = f"paced-{index}-{time.monotonic_ns()}"
+        sent[message_id] = time.perf_counter()
+        session.post(f"{interceptor.url}/new-message-event", json=envelope(event, message_id), timeout=30)
+    wait_until(lambda: len(arrivals) >= len(sent), 30, "every paced event at the desktop")
+    latencies = [(arrivals[m] - sent[m]) * 1000 for m in sent]
+    bench.report.figure(f"push → desktop, {PACED_RATE}/s", p50_ms=percentile(latencies, 0.5),
+                        p99_ms=percentile(latencies, 0.99), events=len(latencies))
+    bench.report.target(f"push → desktop p99 at {PACED_RATE} events/s", percentile(latencies, 0.99), 5, "ms")
     desktop.close()
-    print(f"delivery   push → desktop  {percentiles(end_to_end)}")
-    print(f"  push ack               {percentiles(push_only)}")
-    print(f"  ratio    the hop from Redis to the desktop adds "
-          f"{statistics.median(end_to_end) / statistics.median(push_only):.2f}x the push's own latency (medians)")
 
 
-def bench_fanout(interceptor: Service, connectors: list[Service]) -> None:
+def bench_fanout(bench: Bench, interceptor: Service, connectors: list[Service]) -> None:
     conversation = new_conversation()
-    desktops = [Desktop(connectors[i % len(connectors)].url, register(connectors[0].url))
-                for i in range(FANOUT_DESKTOPS)]
+    token = register(connectors[0].url)
+    desktops = [Desktop(connectors[index % len(connectors)].url, token) for index in range(FANOUT_VIEWERS)]
     for desktop in desktops:
         desktop.join(conversation)
     event = event_for(conversation, "new-message.json")
-    all_received = []
+    to_last = []
     for count in range(1, FANOUT_EVENTS + 1):
         started = time.perf_counter()
         requests.post(f"{interceptor.url}/new-message-event", json=envelope(event), timeout=30)
         for desktop in desktops:
             desktop.wait_for(count, timeout=30)
-        all_received.append(time.perf_counter() - started)
-    complete = sum(len(d.events) == FANOUT_EVENTS for d in desktops)
-    print(f"fan-out    {FANOUT_DESKTOPS} desktops on {len(connectors)} connectors, push → last desktop  "
-          f"{percentiles(all_received)}   ({complete}/{FANOUT_DESKTOPS} got all {FANOUT_EVENTS})")
-    rss = [worker_rss_kib(connector) for connector in connectors]
-    print(f"memory     connector worker RSS {', '.join(f'{r / 1024:.1f} MiB' for r in rss)} "
-          f"with {FANOUT_DESKTOPS // len(connectors)} WebSocket desktops each")
+        to_last.append((time.perf_counter() - started) * 1000)
+    complete = sum(len(set(d.message_ids())) == len(d.events) == FANOUT_EVENTS for d in desktops)
+    bench.report.figure(f"fan-out, {FANOUT_VIEWERS} viewers on {len(connectors)} connectors",
+                        push_to_last_p50_ms=percentile(to_last, 0.5), push_to_last_p99_ms=percentile(to_last, 0.99),
+                        complete=f"{complete}/{FANOUT_VIEWERS}")
+    bench.report.target("fan-out viewers missing or doubling an event", FANOUT_VIEWERS - complete, 0, "")
     for desktop in desktops:
         desktop.close()
+
+
+class NodeDesktops:
+    """COUNT socket.io-client desktops in one Node process (benchmarks/node/desktops.mjs)."""
+
+    def __init__(self, connector: Service, count: int, conversations: list[str]):
+        self._process = subprocess.Popen(
+            ["node", str(REPO_ROOT / "benchmarks" / "node" / "desktops.mjs"), connector.url,
+             register(connector.url), str(count), *conversations],
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = json.loads(self._process.stdout.readline())
+        if "ready" not in ready:
+            raise RuntimeError(f"the Node desktops did not all join: {ready}")
+
+    def status(self) -> dict:
+        self._process.stdin.write("status\n")
+        self._process.stdin.flush()
+        return json.loads(self._process.stdout.readline())
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(30)
+
+
+def bench_idle_desktops(bench: Bench) -> None:
+    connector = bench.start("ui-connector-idle", UI_CONNECTOR_COMMAND)
+    worker = connector.worker_pids()[0]
     time.sleep(1)
-    idle = [worker_rss_kib(connector) for connector in connectors]
-    per_connection = (sum(rss) - sum(idle)) / FANOUT_DESKTOPS
-    print(f"  ratio    ≈{per_connection:.0f} KiB per connected desktop (RSS with them minus after they left)")
+    before = rss_kib(worker)
+    desktops = NodeDesktops(connector, IDLE_DESKTOPS, [new_conversation() for _ in range(IDLE_DESKTOPS)])
+    time.sleep(2)
+    with CpuMeter(connector.pid) as cpu:
+        time.sleep(10)
+    after = rss_kib(worker)
+    per_desktop = (after - before) / IDLE_DESKTOPS
+    idle_percent = cpu.seconds / 10 * 100
+    bench.report.figure(f"{IDLE_DESKTOPS} idle joined desktops", rss_kib_per_desktop=per_desktop,
+                        worker_rss_mib=after / 1024, idle_cpu_percent=idle_percent,
+                        connected=desktops.status()["connected"])
+    bench.report.target(f"RSS per joined desktop at {IDLE_DESKTOPS}", per_desktop, 40, "KiB")
+    bench.report.target(f"idle CPU with {IDLE_DESKTOPS} desktops", idle_percent, 1, "%")
+    desktops.close()
+    connector.stop()
 
 
-def bench_replay(interceptor: Service, connector: Service) -> None:
-    conversation = new_conversation()
-    event = event_for(conversation, "new-message.json")
-    timed_requests(f"{interceptor.url}/new-message-event", [envelope(event) for _ in range(REPLAY_EVENTS)])
-    desktop = Desktop(connector.url, register(connector.url))
+def bench_sigterm(bench: Bench) -> None:
+    connector = bench.start("ui-connector-sigterm", UI_CONNECTOR_COMMAND)
+    desktops = NodeDesktops(connector, SIGTERM_DESKTOPS, [new_conversation() for _ in range(10)])
     started = time.perf_counter()
-    desktop.join(conversation)
-    desktop.wait_for(REPLAY_EVENTS, timeout=120)
+    connector.signal(signal.SIGTERM)
+    connector.wait()
     elapsed = time.perf_counter() - started
-    print(f"replay     late join receives {len(desktop.events)} stored events in {elapsed:.2f} s "
-          f"({len(desktop.events) / elapsed:.0f} events/s)")
-    desktop.close()
-
-
-def worker_rss_kib(service: Service) -> int:
-    master = service._process.pid
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    status = Path(f"/proc/{children[0]}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
+    bench.report.figure(f"SIGTERM → exit, {SIGTERM_DESKTOPS} desktops", seconds=elapsed)
+    bench.report.target(f"SIGTERM → exit with {SIGTERM_DESKTOPS} joined desktops", elapsed, 3, "s")
+    desktops.close()
 
 
 def main() -> int:
-    redis_server = RedisServer().start()
-    workdir = Path(tempfile.mkdtemp(prefix="aa-bench-"))
-    secret = workdir / "jwt_secret_key"
-    secret.write_text("bench-" + "x" * 48)
-    env = service_env(redis_server.port, secret, PROJECT)
-    services = [Service("interceptor", INTERCEPTOR_COMMAND, env, workdir)]
-    services += [Service(f"ui-connector-{i}", UI_CONNECTOR_COMMAND, env, workdir) for i in range(2)]
+    bench = Bench()
+    print(f"make bench: Python {sys.version.split()[0]}, production command lines, loopback; logs in {bench.workdir}\n")
     try:
-        for service in services:
-            service.start()
-        interceptor, connectors = services[0], services[1:]
-        print(f"Machine: {sys.platform}, Python {sys.version.split()[0]}; services under gunicorn; logs in {workdir}\n")
-        bench_ingest(interceptor)
-        bench_delivery_latency(interceptor, connectors[0])
-        bench_fanout(interceptor, connectors)
-        bench_replay(interceptor, connectors[0])
+        floor_us = bench_floor(bench)
+        interceptor = bench.start("interceptor", INTERCEPTOR_COMMAND)
+        connectors = [bench.start(f"ui-connector-{index}", UI_CONNECTOR_COMMAND) for index in range(2)]
+        bench_ingest(bench, interceptor, connectors[0], floor_us)
+        bench_delivery_cost(bench, interceptor, connectors[0])
+        bench_latency(bench, interceptor, connectors[0])
+        bench_fanout(bench, interceptor, connectors)
+        for connector in connectors:
+            connector.stop()
+        bench_idle_desktops(bench)
+        bench_sigterm(bench)
     finally:
-        for service in services:
-            service.stop()
-        redis_server.remove()
+        bench.close()
+    return summarize(bench.report)
+
+
+def summarize(report: Report) -> int:
+    print("\nTargets:")
+    for target in report.targets:
+        sign = "≤" if target.at_most else "≥"
+        print(f"  {'met ' if target.met else 'MISSED'}  {target.name}: {target.value:,.3g} {target.unit} "
+              f"(target {sign} {target.limit:,.3g} {target.unit})")
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    ARTIFACT.write_text(json.dumps({"figures": report.figures,
+                                    "targets": [{**vars(t), "met": t.met} for t in report.targets]}, indent=2))
+    print(f"\nWritten to {ARTIFACT.relative_to(REPO_ROOT)}")
     return 0
 
 

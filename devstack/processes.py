@@ -133,6 +133,18 @@ class Service:
         stop_process_group(self._process, timeout=25)
         self._process = None
 
+    @property
+    def pid(self) -> int:
+        """The server's main process (gunicorn's or granian's master)."""
+        return self._process.pid
+
+    def signal(self, signum: int) -> None:
+        """Signal the main process only, as Cloud Run signals a container's PID 1."""
+        self._process.send_signal(signum)
+
+    def wait(self, timeout: float = 30) -> int:
+        return self._process.wait(timeout)
+
     def worker_pids(self) -> list[int]:
         """The server's worker processes (its children), for tests and benchmarks that watch them."""
         if self._process is None:

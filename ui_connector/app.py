@@ -27,6 +27,7 @@ from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_keys
+from ui_connector.pubsub_reads import wait_readable_with_gevent
 from ui_connector.registration import RegistrationAttempts, registration_routes
 from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
@@ -81,10 +82,11 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     tokens = TokenService(keys, config.tokens, config.project_id)
     fanout = ConversationFanout(
         EventStore(client, config.retention),
-        pubsub_client or connect_redis(config.redis, blocking_reads=True),
+        pubsub_client or connect_redis(config.redis, pubsub=True),
         send=socketio.server.eio.send,
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
+        wait_readable=wait_readable_with_gevent,
     )
     checks = PlatformChecks(config.auth)
     app.extensions["ui_connector"] = ConnectorServices(

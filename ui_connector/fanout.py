@@ -17,17 +17,18 @@ keeps catch-up and live delivery from overlapping for a viewer.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 
+import orjson
 import redis
 
 from aa_common.event_store import EventStore, StoredEvent, parse_event_id, split_channel_message
 from aa_common.events import EVENT_TYPES
 from ui_connector.listener import SubscriptionListener
+from ui_connector.pubsub_reads import WaitReadable
 from ui_connector.metrics import CATCH_UPS, CONVERSATIONS, DELIVERED, DELIVERY_LAG_SECONDS, REPLAYED
 from ui_connector.replay import Replayer
 from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
@@ -40,12 +41,12 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 class ConversationFanout:
     def __init__(self, store: EventStore, pubsub_client: redis.Redis, send: Send, spawn: Callable[..., object],
-                 sleep: Callable[[float], None]):
+                 sleep: Callable[[float], None], wait_readable: WaitReadable):
         self._send = send
         self._spawn = spawn
         self._viewers = ViewerRegistry()
         self._listener = SubscriptionListener(pubsub_client, self._viewers.watched, self._on_live,
-                                              self._on_resubscribed, spawn, sleep)
+                                              self._on_resubscribed, spawn, sleep, wait_readable)
         self._replayer = Replayer(store, self._viewers, self._deliver_replay, sleep)
 
     def watching(self) -> dict[str, int]:
@@ -140,11 +141,11 @@ def event_packet(stored: StoredEvent) -> tuple[str, str] | None:
     which is skipped rather than allowed to stop delivery to the conversation's viewers."""
     try:
         parse_event_id(stored.event_id)
-        event = json.loads(stored.payload)
-    except ValueError:
+        event = orjson.loads(stored.payload)
+    except ValueError:  # orjson.JSONDecodeError is one
         event = None
     if not isinstance(event, dict) or event.get("data_type") not in EVENT_TYPES:
         log.error("skipping a malformed event", extra={"event_id": stored.event_id})
         return None
     event["event_id"] = stored.event_id
-    return event["data_type"], "2" + json.dumps([event["data_type"], event], separators=(",", ":"))
+    return event["data_type"], "2" + orjson.dumps([event["data_type"], event]).decode()

@@ -18,6 +18,7 @@ import redis
 
 from aa_common.backoff import Backoff
 from aa_common.event_store import channel_name, conversation_of_channel
+from ui_connector.pubsub_reads import PubSubReader, WaitReadable
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,10 @@ class ListenerUnhealthy(RuntimeError):
 class SubscriptionListener:
     def __init__(self, pubsub_client: redis.Redis, is_watched: Callable[[str], bool],
                  on_message: Callable[[str, str], None], on_resubscribed: Callable[[str], None],
-                 spawn: Callable[..., object], sleep: Callable[[float], None], tick: float = 0.05):
+                 spawn: Callable[..., object], sleep: Callable[[float], None], wait_readable: WaitReadable,
+                 tick: float = 0.05):
         self._pubsub = pubsub_client.pubsub()
+        self._reader = PubSubReader(self._pubsub, wait_readable)
         self._is_watched = is_watched
         self._on_message = on_message
         self._on_resubscribed = on_resubscribed
@@ -97,10 +100,10 @@ class SubscriptionListener:
 
     def _turn(self) -> None:
         self._apply_changes()
-        message = self._pubsub.get_message(timeout=self._tick)
+        message = self._reader.next_message(self._tick)
         while message is not None:  # drain what is buffered before looking at joins again
             self._handle(message)
-            message = self._pubsub.get_message(timeout=0)
+            message = self._reader.next_message(0) if self._reader.buffered() else None
 
     def _apply_changes(self) -> None:
         """Send the SUBSCRIBE/UNSUBSCRIBE that joins and leaves asked for; keep what fails for the next turn."""
