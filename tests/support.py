@@ -4,6 +4,10 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
+import shutil
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -12,6 +16,9 @@ from pathlib import Path
 import engineio
 import requests
 import socketio
+import websocket
+
+from devstack.processes import REPO_ROOT, wait_until
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 PROJECT = "my-proj"
@@ -57,8 +64,10 @@ def envelope(event: dict | bytes, message_id: str | None = None, attributes: dic
 
 
 def push(interceptor_url: str, route: str, event: dict, message_id: str | None = None,
-         attributes: dict | None = None, timeout: float = 15) -> requests.Response:
-    return requests.post(f"{interceptor_url}/{route}", json=envelope(event, message_id, attributes), timeout=timeout)
+         attributes: dict | None = None, timeout: float = 15, session: requests.Session | None = None
+         ) -> requests.Response:
+    return (session or requests).post(f"{interceptor_url}/{route}", json=envelope(event, message_id, attributes),
+                                      timeout=timeout)
 
 
 def register(connector_url: str, user: str = "agent-1") -> str:
@@ -134,8 +143,6 @@ class RawSocketIO:
     client library would: reserved event names, binary packets, floods, half-open sessions."""
 
     def __init__(self, connector_url: str, token: str | None = None):
-        import websocket  # websocket-client
-
         url = connector_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.ws = websocket.create_connection(url, timeout=10)
         opening = self.ws.recv()
@@ -152,8 +159,6 @@ class RawSocketIO:
 
     def next_packet(self, timeout: float = 10) -> str | None:
         """The next Socket.IO packet (Engine.IO pings are answered); None once the server closed."""
-        import websocket
-
         self.ws.settimeout(timeout)
         while True:
             try:
@@ -173,8 +178,6 @@ class RawSocketIO:
 
     def wait_closed(self, timeout: float = 10) -> bool:
         """Read until the server closes the session; False if it is still open after ``timeout``."""
-        import websocket
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -189,3 +192,95 @@ class RawSocketIO:
             self.ws.close()
         except OSError:
             pass
+
+
+class Balancer:
+    """A TCP front end for several UI connectors, as Cloud Run's is: each new connection goes to the next
+    backend that accepts it, so a desktop whose instance died reconnects to another through one URL."""
+
+    def __init__(self, ports: list[int]):
+        self._ports = list(ports)
+        self._next = itertools.count()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: set = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            backend = self._connect()
+            if backend is None:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, backend))
+            for source, target in ((client, backend), (backend, client)):
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
+
+    def _connect(self):
+        for _ in range(len(self._ports)):
+            port = self._ports[next(self._next) % len(self._ports)]
+            try:
+                return socket.create_connection(("127.0.0.1", port), timeout=2)
+            except OSError:
+                continue
+        return None
+
+    def _pipe(self, source, target) -> None:
+        source.settimeout(None)
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        for end in (source, target):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+
+
+class NodeDesktop:
+    """The npm socket.io-client, reconnecting by itself and rejoining without lastEventId, like Google's UI modules."""
+
+    def __init__(self, connector_url: str, token: str, conversation: str, resume_with_last_event_id: bool = False):
+        node = shutil.which("node")
+        if not node:
+            raise RuntimeError("node is needed; `make install` installs the npm packages it runs")
+        self.lines: list[dict] = []
+        env = {**os.environ, "RESUME_WITH_LAST_EVENT_ID": "1" if resume_with_last_event_id else "0"}
+        self._process = subprocess.Popen([node, str(Path(__file__).parent / "node" / "resilient.mjs"), connector_url,
+                                          token, conversation], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True, env=env)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._process.stdout:
+            self.lines.append(json.loads(line))
+
+    def events(self) -> list[str]:
+        return [line["event"] for line in self.lines if "event" in line]
+
+    def of(self, kind: str) -> list:
+        return [line[kind] for line in self.lines if kind in line]
+
+    def wait_for_events(self, count: int, timeout: float = 20) -> None:
+        wait_until(lambda: len(self.events()) >= count, timeout, f"{count} events at the node desktop")
+
+    def wait_joined(self, times: int, timeout: float = 20) -> None:
+        wait_until(lambda: self.of("joined").count(True) >= times, timeout, f"join number {times}")
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(10)

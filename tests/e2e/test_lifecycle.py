@@ -1,57 +1,15 @@
 """A connection's life: never cut by the platform, resumed without the client's help, refreshed in-band."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import threading
 import time
-from pathlib import Path
 
 import jwt
 import pytest
 import requests
 
-from devstack.processes import REPO_ROOT, wait_until
-from tests.support import PROJECT, Desktop, event_for, new_conversation, push, register
+from tests.support import PROJECT, Desktop, NodeDesktop, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-
-
-class NodeDesktop:
-    """The npm socket.io-client, reconnecting by itself and rejoining without lastEventId, like Google's UI modules."""
-
-    def __init__(self, connector_url: str, token: str, conversation: str):
-        node = shutil.which("node")
-        if not node:
-            pytest.fail("node is needed; `make install` installs the npm packages it runs")
-        self.lines: list[dict] = []
-        self._process = subprocess.Popen([node, str(NODE_DIR / "resilient.mjs"), connector_url, token, conversation],
-                                         cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         env=os.environ.copy())
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self._process.stdout:
-            self.lines.append(json.loads(line))
-
-    def events(self) -> list[str]:
-        return [line["event"] for line in self.lines if "event" in line]
-
-    def of(self, kind: str) -> list:
-        return [line[kind] for line in self.lines if kind in line]
-
-    def wait_for_events(self, count: int, timeout: float = 20) -> None:
-        wait_until(lambda: len(self.events()) >= count, timeout, f"{count} events at the node desktop")
-
-    def wait_joined(self, times: int, timeout: float = 20) -> None:
-        wait_until(lambda: self.of("joined").count(True) >= times, timeout, f"join number {times}")
-
-    def close(self) -> None:
-        self._process.stdin.close()
-        self._process.wait(10)
 
 
 def push_numbered(interceptor, conversation: str, prefix: str, count: int) -> list[str]:
