@@ -1,12 +1,14 @@
-"""HTTP plumbing both services share: JSON errors, request size limits and health routes."""
+"""HTTP plumbing both services share: JSON errors, request size limits, JSON bodies and health routes."""
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from itertools import accumulate
 
 import redis
-from flask import Blueprint, Flask, current_app, jsonify
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,62 @@ def json_error(code: int, message: str, headers: dict[str, str] | None = None):
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
     body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
     return jsonify(body), code, headers or {}
+
+
+MAX_JSON_DEPTH = 64
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_NESTING_STEPS = bytes.maketrans(b"[{]}", bytes([1, 1, 255, 255]))  # 255 reads as -1 as a signed byte
+
+
+def json_object(required: bool = True) -> dict:
+    """The request body as a JSON object, whatever its Content-Type; a 400 naming the problem otherwise.
+
+    The one way routes read a JSON body. Beyond ``json.loads``, it refuses bodies nested deeper
+    than MAX_JSON_DEPTH (the decoder would recurse until RecursionError) and strings that are
+    not proper text: JSON may escape a lone UTF-16 surrogate (``"\\ud800"``), which no UTF-8
+    encoding of the string later (an HMAC, a Redis key, a log line) can represent.
+    An empty body is ``{}`` when not ``required``.
+    """
+    body = request.get_data(cache=True)
+    if not body.strip():
+        if required:
+            raise BadRequest("request body is empty; expected a JSON object")
+        return {}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 text") from None
+    if _nesting_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise BadRequest(f"request body is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise BadRequest("request body must be a JSON object")
+    _require_proper_text(value)
+    return value
+
+
+def _nesting_depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest, counted without parsing it.
+
+    Escaped backslashes and quotes are dropped, then every other quote delimits a string, whose
+    brackets do not count. Linear, and in C but for the running sum: ~70 ms for a MiB of brackets.
+    """
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside_strings = b"".join(unescaped.split(b'"')[::2])
+    steps = memoryview(outside_strings.translate(_NESTING_STEPS, _NOT_A_BRACKET)).cast("b")
+    return max(accumulate(steps), default=0)
+
+
+def _require_proper_text(value: object) -> None:
+    """Every string (and object key) of a decoded JSON value must encode as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest("request body has a string that is not valid text "
+                         "(a lone UTF-16 surrogate escape such as \\ud800)") from None
 
 
 def install_error_handlers(app: Flask) -> None:

@@ -14,7 +14,7 @@ import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from aa_common.conversations import ConversationName, InvalidConversationName
-from aa_common.http import json_error
+from aa_common.http import json_error, json_object
 from ui_connector.tokens import jwt_required
 
 conversation_name_routes = Blueprint("conversation_names", __name__)
@@ -56,9 +56,7 @@ def _names() -> ConversationNames:
 @conversation_name_routes.post("/conversation-name")
 @jwt_required
 def set_conversation_name():
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        return json_error(400, "body must be a JSON object with conversationIntegrationKey and conversationName")
+    body = json_object()
     try:
         key = _integration_key(body.get("conversationIntegrationKey"))
         name = ConversationName.parse(body.get("conversationName"))

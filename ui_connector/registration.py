@@ -6,7 +6,7 @@ import logging
 import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from aa_common.http import json_error
+from aa_common.http import json_error, json_object
 
 log = logging.getLogger(__name__)
 registration_routes = Blueprint("registration", __name__)
@@ -41,7 +41,7 @@ class RegistrationAttempts:
         self._client.decr(self._key(client_address))
 
 
-def _issue_token_if(allowed) -> tuple:
+def _issue_token_if(allowed, user: str | None) -> tuple:
     services = current_app.extensions["ui_connector"]
     client = request.remote_addr or "unknown"
     if not services.registration_attempts.admit(client):
@@ -52,13 +52,10 @@ def _issue_token_if(allowed) -> tuple:
         return json_error(401, "could not authenticate: the credentials were not accepted",
                           {"WWW-Authenticate": "Bearer"})
     services.registration_attempts.succeeded(client)
-    return jsonify(token=services.tokens.issue(_user_from_body())), 200
+    return jsonify(token=services.tokens.issue(user)), 200
 
 
-def _user_from_body() -> str | None:
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        return None
+def _user_from(body: dict) -> str | None:
     user = body.get("user") or body.get("userId")
     return user[:MAX_USER_LENGTH] if isinstance(user, str) and user else None
 
@@ -66,12 +63,13 @@ def _user_from_body() -> str | None:
 @registration_routes.post("/register")
 def register():
     header = request.headers.get("Authorization", "")
+    body = json_object(required=False)
     check = current_app.extensions["ui_connector"].user_check
-    return _issue_token_if(lambda: bool(header) and check(header))
+    return _issue_token_if(lambda: bool(header) and check(header), _user_from(body))
 
 
 @registration_routes.post("/register-app")
 def register_app():
-    body = request.get_json(force=True, silent=True)
+    body = json_object()
     check = current_app.extensions["ui_connector"].app_check
-    return _issue_token_if(lambda: check(body))
+    return _issue_token_if(lambda: check(body), _user_from(body))
