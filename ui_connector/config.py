@@ -95,7 +95,7 @@ class ConnectorConfig:
     dialogflow_timeout_seconds: float = 30.0
     dialogflow_auth: str = "google"
     desktop_conversation_profile: str = ""
-    trusted_proxy_hops: int = 1
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, env: Env | None = None) -> "ConnectorConfig":
@@ -120,7 +120,7 @@ class ConnectorConfig:
             dialogflow_timeout_seconds=env.float("DIALOGFLOW_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             dialogflow_auth=_dialogflow_auth(env),
             desktop_conversation_profile=env.str("DESKTOP_CONVERSATION_PROFILE"),
-            trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 1),
+            trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 0),
         )
 
 

@@ -1,6 +1,7 @@
 """``/register`` and ``/register-app``: a desktop proves who it is and gets a short-lived JWT."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import redis
@@ -11,6 +12,8 @@ from aa_common.http import json_error, json_object
 log = logging.getLogger(__name__)
 registration_routes = Blueprint("registration", __name__)
 MAX_USER_LENGTH = 256
+IPV6_CLIENT_PREFIX = 64
+UNPARSABLE_CLIENT = "unparsable"
 
 
 class RegistrationAttempts:
@@ -41,9 +44,29 @@ class RegistrationAttempts:
         self._client.decr(self._key(client_address))
 
 
+def client_key(address: str | None) -> str:
+    """Who failed registrations are counted against, for the client at ``address``.
+
+    ``address`` is the peer, or the hop TRUSTED_PROXY_HOPS says a trusted proxy appended. An
+    IPv4 client is its address; an IPv6 client is its /64, as one subscriber holds the whole
+    prefix and could otherwise take a fresh budget per address. Anything that is not an address
+    (only a wrong TRUSTED_PROXY_HOPS lets a client choose the value) shares one bucket, so the key
+    stays short and junk buys no attempts.
+    """
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return UNPARSABLE_CLIENT
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return ipaddress.IPv6Network((int(ip), IPV6_CLIENT_PREFIX), strict=False).with_prefixlen
+    return str(ip)
+
+
 def _issue_token_if(allowed, user: str | None) -> tuple:
     services = current_app.extensions["ui_connector"]
-    client = request.remote_addr or "unknown"
+    client = client_key(request.remote_addr)
     if not services.registration_attempts.admit(client):
         return json_error(429, "too many failed registrations; retry later",
                           {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})

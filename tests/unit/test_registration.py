@@ -31,13 +31,20 @@ def test_an_implemented_check_auth_gets_a_token_with_the_documented_claims(make_
 
 
 def test_failed_registrations_are_rate_limited_per_client(make_connector):
-    client = make_connector(REGISTER_FAILURES_PER_MINUTE="3").test_client()
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="3", TRUSTED_PROXY_HOPS="1").test_client()
     statuses = [client.post("/register", headers={"Authorization": "bad"}).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
     limited = client.post("/register", headers={"Authorization": "bad"})
     assert limited.headers["Retry-After"] == "60"
     other_client = client.post("/register", headers={"Authorization": "bad", "X-Forwarded-For": "203.0.113.9"})
     assert other_client.status_code == 401
+
+
+def test_by_default_no_proxy_is_trusted_so_x_forwarded_for_buys_no_attempts(make_connector):
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="2").test_client()
+    statuses = [client.post("/register", headers={"Authorization": "bad", "X-Forwarded-For": f"203.0.113.{n}"})
+                .status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
 
 
 def test_skip_gives_tokens_only_when_explicitly_allowed(make_connector):
