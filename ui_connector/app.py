@@ -22,7 +22,8 @@ from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_secret
-from ui_connector.registration import RegistrationAttempts, registration_routes
+from ui_connector.rate_limits import WindowCounter
+from ui_connector.registration import registration_routes
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
 from ui_connector.websocket_writes import WholeFrameWrites
@@ -34,7 +35,7 @@ class ConnectorServices:
     tokens: TokenService
     user_check: Callable[[str], bool]
     app_check: Callable[[object], bool]
-    registration_attempts: RegistrationAttempts
+    registration_attempts: WindowCounter
     conversation_names: ConversationNames
     fanout: ConversationFanout
     socketio: SocketIO
@@ -76,7 +77,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         tokens=tokens,
         user_check=user_check(config.auth, checks),
         app_check=app_check(config.auth, checks),
-        registration_attempts=RegistrationAttempts(client, config.register_failures_per_minute),
+        registration_attempts=WindowCounter(client, "aa:register-failures:", config.register_failures_per_minute),
         conversation_names=ConversationNames(client, secret, config.conversation_name_ttl_seconds),
         fanout=fanout,
         socketio=socketio,

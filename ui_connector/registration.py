@@ -4,7 +4,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-import redis
 from flask import Blueprint, current_app, jsonify, request
 
 from aa_common.http import json_error, json_object
@@ -14,34 +13,6 @@ registration_routes = Blueprint("registration", __name__)
 MAX_USER_LENGTH = 256
 IPV6_CLIENT_PREFIX = 64
 UNPARSABLE_CLIENT = "unparsable"
-
-
-class RegistrationAttempts:
-    """Counts registrations per client in Redis, so a guesser is slowed on every instance.
-
-    An attempt is counted before the identity provider is asked (so concurrent guesses cannot
-    all slip under the limit) and forgiven when it succeeds, so only failures add up.
-    """
-
-    WINDOW_SECONDS = 60
-
-    def __init__(self, client: redis.Redis, failures_per_minute: int):
-        self._client = client
-        self._limit = failures_per_minute
-
-    def _key(self, client_address: str) -> str:
-        return f"aa:register-failures:{client_address}"
-
-    def admit(self, client_address: str) -> bool:
-        """Count an attempt; False when the client has used up its failures for the window."""
-        pipeline = self._client.pipeline(transaction=True)
-        pipeline.set(self._key(client_address), 0, ex=self.WINDOW_SECONDS, nx=True)
-        pipeline.incr(self._key(client_address))
-        _, attempts = pipeline.execute()
-        return attempts <= self._limit
-
-    def succeeded(self, client_address: str) -> None:
-        self._client.decr(self._key(client_address))
 
 
 def client_key(address: str | None) -> str:
@@ -67,14 +38,17 @@ def client_key(address: str | None) -> str:
 def _issue_token_if(allowed, user: str | None) -> tuple:
     services = current_app.extensions["ui_connector"]
     client = client_key(request.remote_addr)
-    if not services.registration_attempts.admit(client):
+    # Counted before the identity provider is asked, so concurrent guesses cannot all slip under
+    # the limit, and forgiven on success: only failures add up.
+    admission = services.registration_attempts.admit(client)
+    if not admission.admitted:
         return json_error(429, "too many failed registrations; retry later",
-                          {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})
+                          {"Retry-After": str(admission.retry_after_seconds)})
     if not allowed():
         log.info("registration refused", extra={"client": client})
         return json_error(401, "could not authenticate: the credentials were not accepted",
                           {"WWW-Authenticate": "Bearer"})
-    services.registration_attempts.succeeded(client)
+    services.registration_attempts.forgive(client)
     return jsonify(token=services.tokens.issue(user)), 200
 
 
