@@ -89,6 +89,7 @@ class ConnectorConfig:
     jwt_secret_name: str = ""
     cors_allowed_origins: list[str] = field(default_factory=list)
     conversation_name_ttl_seconds: int = 86400
+    conversation_name_lookups_per_minute: int = 60
     register_failures_per_minute: int = 10
     max_request_bytes: int = 1024 * 1024
     dialogflow_api_endpoint: str = ""
@@ -114,6 +115,7 @@ class ConnectorConfig:
             jwt_secret_name=env.str("JWT_SECRET_NAME"),
             cors_allowed_origins=env.list("CORS_ALLOWED_ORIGINS"),
             conversation_name_ttl_seconds=env.int("CONVERSATION_NAME_TTL_SECONDS", 86400, minimum=60),
+            conversation_name_lookups_per_minute=env.int("CONVERSATION_NAME_LOOKUPS_PER_MINUTE", 60, minimum=1),
             register_failures_per_minute=env.int("REGISTER_FAILURES_PER_MINUTE", 10, minimum=1),
             max_request_bytes=env.int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
             dialogflow_api_endpoint=env.str("DIALOGFLOW_API_ENDPOINT").rstrip("/"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -32,6 +33,7 @@ class TokenService:
             "iat": now,
             "exp": now + timedelta(minutes=self._settings.lifetime_minutes),
             "project": self._project_id,
+            "jti": secrets.token_urlsafe(12),  # two registrations in one second get distinct tokens
         }
         if user:
             claims["sub"] = user
