@@ -46,10 +46,13 @@ def _issue_token_if(allowed, user: str | None) -> tuple:
                           {"Retry-After": str(admission.retry_after_seconds)})
     if not allowed():
         log.info("registration refused", extra={"client": client})
-        return json_error(401, "could not authenticate: the credentials were not accepted",
-                          {"WWW-Authenticate": "Bearer"})
+        return _refused()
     services.registration_attempts.forgive(client)
     return jsonify(token=services.tokens.issue(user)), 200
+
+
+def _refused() -> tuple:
+    return json_error(401, "could not authenticate: the credentials were not accepted", {"WWW-Authenticate": "Bearer"})
 
 
 def _user_from(body: dict) -> str | None:
@@ -57,16 +60,26 @@ def _user_from(body: dict) -> str | None:
     return user[:MAX_USER_LENGTH] if isinstance(user, str) and user else None
 
 
+# Only requests another site cannot make a browser send silently count as failed guesses;
+# otherwise any page could lock every desktop behind its visitors' address out of sign-in.
+# Cross-origin, an Authorization header and a JSON Content-Type both need a CORS preflight,
+# which only CORS_ALLOWED_ORIGINS pass. What lacks them is refused before it is counted.
+
+
 @registration_routes.post("/register")
 def register():
     header = request.headers.get("Authorization", "")
+    if not header:
+        return _refused()  # nothing to check, so not a guess
     body = json_object(required=False)
     check = current_app.extensions["ui_connector"].user_check
-    return _issue_token_if(lambda: bool(header) and check(header), _user_from(body))
+    return _issue_token_if(lambda: check(header), _user_from(body))
 
 
 @registration_routes.post("/register-app")
 def register_app():
+    if not request.is_json:
+        return json_error(415, "Content-Type must be application/json")
     body = json_object()
     check = current_app.extensions["ui_connector"].app_check
     return _issue_token_if(lambda: check(body), _user_from(body))

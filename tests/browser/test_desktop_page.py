@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -137,6 +139,41 @@ def new_desktop(browser, local_stack):
     yield new_one
     for desktop in desktops:
         desktop.context.close()
+
+
+class OtherSite:
+    """A site of another origin (a port of its own) serving the one page a test writes."""
+
+    def __init__(self):
+        self.html = ""
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = site.html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def other_site():
+    site = OtherSite()
+    yield site
+    site.close()
 
 
 def wait_until(page, condition, what: str) -> None:
@@ -383,3 +420,29 @@ def test_keyboard_alone_runs_a_conversation(new_desktop, local_stack):
 
     desktop.expect_line(1, "HUMAN_AGENT", REPLY)
     expect_feedback_sent(desktop, desktop.suggestions.first, local_stack)
+
+
+def test_another_site_cannot_lock_desktops_out_of_sign_in(new_desktop, local_stack, other_site):
+    """A page elsewhere makes the browser send refused registrations no preflight guards:
+    more than REGISTER_FAILURES_PER_MINUTE of them from this address."""
+    connector = local_stack.url("ui-connector")
+    other_site.html = f"""<!doctype html><title>elsewhere</title><script>
+      const sent = [];
+      for (let i = 0; i < 6; i++) {{
+        sent.push(fetch('{connector}/register', {{method: 'POST', mode: 'no-cors', body: '{{"user": "x"}}'}}));
+        sent.push(fetch('{connector}/register-app', {{method: 'POST', mode: 'no-cors',
+                                                     body: '{{"accountSid": "AC1", "authToken": "t"}}'}}));
+      }}
+      Promise.allSettled(sent).then(() => {{ document.title = 'sent'; }});
+    </script>"""
+    elsewhere = new_desktop()
+    answered = []
+    elsewhere.page.on("response", lambda response: answered.append(response.url))
+    elsewhere.page.goto(other_site.url)
+    expect(elsewhere.page).to_have_title("sent")
+    assert len([url for url in answered if url.startswith(connector)]) == 12  # they all reached the connector
+
+    desktop = new_desktop().open()
+
+    expect(desktop.by("alert")).to_be_hidden()
+    expect(desktop.by("start-conversation")).to_be_enabled()
