@@ -1,4 +1,5 @@
-"""HTTP plumbing both services share: JSON errors, request size limits, JSON bodies and health routes."""
+"""HTTP plumbing both services share: JSON errors, request size limits, JSON bodies, security
+headers and health routes."""
 from __future__ import annotations
 
 import json
@@ -116,6 +117,38 @@ def install_error_handlers(app: Flask) -> None:
     def unexpected_error(error: Exception):
         log.exception("unhandled error")
         return json_error(500, "internal error; see the service logs")
+
+
+# On every response unless it sets its own: nothing is sniffed into another type, no address
+# leaks in a Referer, and nothing (a JSON error rendered as a page, say) runs or shows in a frame.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+)
+
+
+class DefaultHeaders:
+    """WSGI middleware: adds ``headers`` the response lacks, to every response of the wrapped app,
+    Flask's and those of middleware such as Socket.IO's, which never reach Flask's hooks."""
+
+    def __init__(self, app, headers: tuple[tuple[str, str], ...]):
+        self._app = app
+        self._headers = headers
+
+    def __call__(self, environ, start_response):
+        def start_with_defaults(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            missing = [(name, value) for name, value in self._headers if name.lower() not in present]
+            return start_response(status, [*headers, *missing], exc_info)
+
+        return self._app(environ, start_with_defaults)
+
+
+def install_security_headers(app: Flask) -> None:
+    """SECURITY_HEADERS on every response; install it after anything else that wraps ``app.wsgi_app``."""
+    app.wsgi_app = DefaultHeaders(app.wsgi_app, SECURITY_HEADERS)
 
 
 def health_blueprint(check_ready: Callable[[], None]) -> Blueprint:

@@ -7,7 +7,7 @@ from flask import Flask, Response
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_error_handlers
+from aa_common.http import health_blueprint, install_error_handlers, install_security_headers
 from aa_common.logs import configure_logging
 from aa_common.redis_client import connect_redis
 from cloud_pubsub_interceptor.config import InterceptorConfig
@@ -39,6 +39,7 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
         counters=PushCounters(),
     )
     install_error_handlers(app)
+    install_security_headers(app)
     app.register_blueprint(push_routes)
     app.register_blueprint(health_blueprint(client.ping))
 

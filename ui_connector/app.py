@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_error_handlers
+from aa_common.http import health_blueprint, install_error_handlers, install_security_headers
 from aa_common.logs import configure_logging
 from aa_common.redis_client import connect_redis
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
@@ -62,6 +62,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=True,
                         cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=64 * 1024)
     app.wsgi_app = WholeFrameWrites(app.wsgi_app)
+    install_security_headers(app)
 
     tokens = TokenService(secret, config.tokens, config.project_id)
     fanout = ConversationFanout(

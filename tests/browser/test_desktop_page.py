@@ -82,6 +82,9 @@ class Desktop:
         self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
         self.page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
+        # Content-Security-Policy violations, reported to the console like any other problem.
+        self.context.add_init_script("document.addEventListener('securitypolicyviolation', (event) =>"
+                                     " console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`))")
 
     def open(self) -> "Desktop":
         self.page.goto(self.url)
@@ -422,6 +425,39 @@ def test_keyboard_alone_runs_a_conversation(new_desktop, local_stack):
     expect_feedback_sent(desktop, desktop.suggestions.first, local_stack)
 
 
+def test_the_page_sends_its_security_headers_and_runs_within_its_policy(new_desktop):
+    desktop = new_desktop()
+    response = desktop.page.goto(desktop.url)
+    headers = response.headers
+    policy = {directive.split()[0]: directive.split()[1:] for directive in headers["content-security-policy"].split("; ")}
+
+    assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    assert policy["script-src"] == ["'self'"] and policy["connect-src"] == ["'self'"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    expect(desktop.by("connection-state")).to_have_attribute("data-state", "connected")
+    desktop.start_conversation()
+    desktop.say("customer", CUSTOMER_TURN)
+    expect(desktop.suggestions.first).to_be_visible()
+    desktop.assert_quiet_and_no_token_exposed()  # no CSP violation reported either
+
+
+def test_another_site_cannot_frame_the_page(browser, local_stack, other_site):
+    other_site.html = f'<!doctype html><title>elsewhere</title><iframe src="{local_stack.url("ui-connector")}/"></iframe>'
+    context = browser.new_context(viewport=VIEWPORT)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+
+    page.goto(other_site.url)
+    page.wait_for_timeout(1000)
+
+    [framed] = [frame for frame in page.frames if frame != page.main_frame]
+    assert framed.locator('[data-testid="sign-in"]').count() == 0
+    assert not [url for url in requested if url.endswith(("/static/desktop.js", "/register"))]
+    context.close()
+
+
 def test_another_site_cannot_lock_desktops_out_of_sign_in(new_desktop, local_stack, other_site):
     """A page elsewhere makes the browser send refused registrations no preflight guards:
     more than REGISTER_FAILURES_PER_MINUTE of them from this address."""
@@ -446,3 +482,4 @@ def test_another_site_cannot_lock_desktops_out_of_sign_in(new_desktop, local_sta
 
     expect(desktop.by("alert")).to_be_hidden()
     expect(desktop.by("start-conversation")).to_be_enabled()
+
