@@ -15,7 +15,7 @@ import requests
 
 from devstack.processes import REPO_ROOT
 from devstack.stack import LocalStack
-from tests.support import event_for, fixture_event, push
+from tests.support import event_for, fixture_event, new_conversation, push
 
 pytestmark = pytest.mark.browser
 
@@ -483,3 +483,40 @@ def test_another_site_cannot_lock_desktops_out_of_sign_in(new_desktop, local_sta
     expect(desktop.by("alert")).to_be_hidden()
     expect(desktop.by("start-conversation")).to_be_enabled()
 
+
+def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
+    desktop = new_desktop().open()
+    name = desktop.start_conversation()
+    interceptor = local_stack.url("interceptor")
+    wrong = [
+        ("new-message-event", {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
+                                                     "participantRole": 7, "createTime": {}}}),
+        ("new-message-event", {"newMessagePayload": "not an object"}),
+        ("human-agent-assistant-event", {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
+        ("human-agent-assistant-event", {"suggestionResults": [
+            None, 5, "text",
+            {"suggestSmartRepliesResponse": {"smartReplyAnswers": "not a list"}},
+            {"suggestFaqAnswersResponse": {"faqAnswers": [None, {"question": 42, "answer": {}}]}},
+            {"suggestKnowledgeAssistResponse": {"knowledgeAssistAnswer": {"suggestedQueryAnswer": "not an object"}}},
+            {"suggestArticlesResponse": {"latestMessage": [], "articleAnswers": [
+                {"title": "Typed wrong", "snippets": "not a list", "uri": 5, "answerRecord": {"x": 1}}]}},
+            {"error": "not an object"},
+        ]}),
+        ("conversation-lifecycle-event", {"type": 5, "errorStatus": ["not an object"]}),
+        ("new-recognition-result-notification-event", {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
+    ]
+    for route, fields in wrong:
+        assert push(interceptor, route, {"conversation": name, **fields}).status_code == 204
+    assert push(interceptor, "new-message-event", event_for(name, "new-message.json")).status_code == 204
+
+    expect(desktop.lines).to_have_count(1)  # the well-typed message after them
+    desktop.expect_line(0, "END_USER", "I need to change my flight to Friday.")
+    [group] = desktop.by("suggestion-group").all()
+    expect(group.get_by_test_id("suggestion")).to_have_text([re.compile("^Article.*Typed wrong$")])
+    assert group.get_by_test_id("suggestion").get_attribute("data-answer-record") is None
+    expect(group.get_by_role("link")).to_have_count(0)
+    expect(desktop.by("interim-transcript")).to_be_hidden()
+    desktop.say("customer", CUSTOMER_TURN)
+    expect(desktop.lines).to_have_count(2)
+    desktop.expect_line(1, "END_USER", CUSTOMER_TURN)
+    desktop.assert_quiet_and_no_token_exposed()
