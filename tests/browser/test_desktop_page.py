@@ -83,8 +83,9 @@ class Desktop:
         self.page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
         self.page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
         # Content-Security-Policy violations, reported to the console like any other problem.
-        self.context.add_init_script("document.addEventListener('securitypolicyviolation', (event) =>"
-                                     " console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`))")
+        self.context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (event) =>"
+            " console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`))")
 
     def open(self) -> "Desktop":
         self.page.goto(self.url)
@@ -429,7 +430,8 @@ def test_the_page_sends_its_security_headers_and_runs_within_its_policy(new_desk
     desktop = new_desktop()
     response = desktop.page.goto(desktop.url)
     headers = response.headers
-    policy = {directive.split()[0]: directive.split()[1:] for directive in headers["content-security-policy"].split("; ")}
+    directives = [directive.split() for directive in headers["content-security-policy"].split("; ")]
+    policy = {name: sources for name, *sources in directives}
 
     assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
     assert policy["script-src"] == ["'self'"] and policy["connect-src"] == ["'self'"]
@@ -443,7 +445,8 @@ def test_the_page_sends_its_security_headers_and_runs_within_its_policy(new_desk
 
 
 def test_another_site_cannot_frame_the_page(browser, local_stack, other_site):
-    other_site.html = f'<!doctype html><title>elsewhere</title><iframe src="{local_stack.url("ui-connector")}/"></iframe>'
+    page_url = local_stack.url("ui-connector") + "/"
+    other_site.html = f'<!doctype html><title>elsewhere</title><iframe src="{page_url}"></iframe>'
     context = browser.new_context(viewport=VIEWPORT)
     requested: list[str] = []
     context.on("request", lambda request: requested.append(request.url))

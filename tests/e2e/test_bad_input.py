@@ -111,7 +111,8 @@ def test_a_neighbours_bad_envelope_fields_do_not_change_a_valid_one(interceptor)
 
 
 DEEPLY_NESTED = b"[" * 100000 + b"]" * 100000
-LONE_SURROGATE_KEY = b'{"conversationIntegrationKey": "\\ud800", "conversationName": "projects/my-proj/conversations/C1"}'
+LONE_SURROGATE_KEY = (b'{"conversationIntegrationKey": "\\ud800", '
+                      b'"conversationName": "projects/my-proj/conversations/C1"}')
 BAD_CONNECTOR_BODIES = [
     ("register, deeply nested", "/register", DEEPLY_NESTED, "nested deeper than"),
     ("register-app, deeply nested", "/register-app", DEEPLY_NESTED, "nested deeper than"),

@@ -25,11 +25,13 @@ def new_user() -> str:
 
 
 def call(method: str, url: str, token: str, key: str, name: str | None = None) -> requests.Response:
+    """POST stores ``key`` → ``name``; GET and DELETE name the key in the query string."""
+    headers = {"Authorization": f"Bearer {token}"}
     if method == "POST":
-        return requests.post(f"{url}/conversation-name", json={"conversationIntegrationKey": key, "conversationName": name},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        body = {"conversationIntegrationKey": key, "conversationName": name}
+        return requests.post(f"{url}/conversation-name", json=body, headers=headers, timeout=10)
     return requests.request(method, f"{url}/conversation-name", params={"conversationIntegrationKey": key},
-                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                            headers=headers, timeout=10)
 
 
 def test_another_desktop_cannot_overwrite_or_delete_a_mapping_on_any_instance(two_connectors):
@@ -62,5 +64,6 @@ def test_enumerating_a_phone_number_space_stops_at_the_default_limit(connector):
     with requests.Session() as session:
         session.headers["Authorization"] = f"Bearer {token}"
         statuses = [session.get(f"{connector.url}/conversation-name", timeout=10,
-                                params={"conversationIntegrationKey": f"+1555{n:07d}"}).status_code for n in range(1000)]
+                                params={"conversationIntegrationKey": f"+1555{n:07d}"}).status_code
+                    for n in range(1000)]
     assert statuses.count(200) == 60 and set(statuses[60:]) == {429}
