@@ -7,7 +7,7 @@ from flask import Flask
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_body_limit, install_error_handlers
+from aa_common.http import health_blueprint, install_body_limit, install_error_handlers, install_security_headers
 from aa_common.logs import configure_logging
 from aa_common.metrics import metrics_blueprint
 from aa_common.redis_client import connect_redis
@@ -37,6 +37,7 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
         verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,
     )
     install_error_handlers(app)
+    install_security_headers(app)
     app.register_blueprint(push_routes)
     app.register_blueprint(health_blueprint(client.ping))
     app.register_blueprint(metrics_blueprint())

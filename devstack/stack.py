@@ -25,6 +25,7 @@ def service_env(redis_port: int, jwt_secret_path: Path | str, project: str) -> d
         "REDISPORT": str(redis_port),
         "GCP_PROJECT_ID": project,
         "HOST": "127.0.0.1",  # registration is open locally: nothing beyond this machine may reach it
+        "TRUSTED_PROXY_HOPS": "0",  # no proxy in front: X-Forwarded-For is whatever a client wrote
         "JWT_SECRET_KEY_PATH": str(jwt_secret_path),
         # No identity provider locally: any desktop may register. Never in production.
         "AUTH_OPTION": "Skip",

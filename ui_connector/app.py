@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from aa_common.config import Env
 from aa_common.event_store import EventStore
-from aa_common.http import health_blueprint, install_body_limit, install_error_handlers
+from aa_common.http import health_blueprint, install_body_limit, install_error_handlers, install_security_headers
 from aa_common.logs import configure_logging
 from aa_common.metrics import metrics_blueprint
 from aa_common.redis_client import connect_redis
@@ -28,7 +28,8 @@ from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_rou
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_keys
 from ui_connector.pubsub_reads import wait_readable_with_gevent
-from ui_connector.registration import RegistrationAttempts, registration_routes
+from ui_connector.rate_limits import WindowCounter
+from ui_connector.registration import registration_routes
 from ui_connector.resume import ResumeCursors
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
 from ui_connector.sockets import DesktopNamespace
@@ -42,7 +43,7 @@ class ConnectorServices:
     tokens: TokenService
     user_check: Callable[[str], bool]
     app_check: Callable[[object], bool]
-    registration_attempts: RegistrationAttempts
+    registration_attempts: WindowCounter
     conversation_names: ConversationNames
     fanout: ConversationFanout
     socketio: SocketIO
@@ -78,6 +79,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     deadlines = Deadlines(spawn=socketio.start_background_task, sleep=socketio.sleep)
     guard = SocketGuard(socketio.server, limits, deadlines, sleep=socketio.sleep)
     app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits, read_within)
+    install_security_headers(app)
 
     tokens = TokenService(keys, config.tokens, config.project_id)
     fanout = ConversationFanout(
@@ -94,8 +96,9 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         tokens=tokens,
         user_check=user_check(config.auth, checks),
         app_check=app_check(config.auth, checks),
-        registration_attempts=RegistrationAttempts(client, config.register_failures_per_minute),
-        conversation_names=ConversationNames(client, keys.current.secret, config.conversation_name_ttl_seconds),
+        registration_attempts=WindowCounter(client, "aa:register-failures:", config.register_failures_per_minute),
+        conversation_names=ConversationNames(client, keys.current.secret, config.conversation_name_ttl_seconds,
+                                             config.conversation_name_lookups_per_minute),
         fanout=fanout,
         socketio=socketio,
         deadlines=deadlines,

@@ -91,13 +91,14 @@ class ConnectorConfig:
     jwt_previous_secret_key_path: str = ""
     cors_allowed_origins: list[str] = field(default_factory=list)
     conversation_name_ttl_seconds: int = 86400
+    conversation_name_lookups_per_minute: int = 60
     register_failures_per_minute: int = 10
     max_request_bytes: int = 1024 * 1024
     dialogflow_api_endpoint: str = ""
     dialogflow_timeout_seconds: float = 30.0
     dialogflow_auth: str = "google"
     desktop_conversation_profile: str = ""
-    trusted_proxy_hops: int = 1
+    trusted_proxy_hops: int = 0
     socket_limits: SocketLimits = field(default_factory=SocketLimits)
     connection_max_age_seconds: int = 3300
     request_read_timeout_seconds: int = 10
@@ -121,13 +122,14 @@ class ConnectorConfig:
             jwt_previous_secret_key_path=env.str("JWT_PREVIOUS_SECRET_KEY_PATH"),
             cors_allowed_origins=env.list("CORS_ALLOWED_ORIGINS"),
             conversation_name_ttl_seconds=env.int("CONVERSATION_NAME_TTL_SECONDS", 86400, minimum=60),
+            conversation_name_lookups_per_minute=env.int("CONVERSATION_NAME_LOOKUPS_PER_MINUTE", 60, minimum=1),
             register_failures_per_minute=env.int("REGISTER_FAILURES_PER_MINUTE", 10, minimum=1),
             max_request_bytes=env.int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
             dialogflow_api_endpoint=env.str("DIALOGFLOW_API_ENDPOINT").rstrip("/"),
             dialogflow_timeout_seconds=env.float("DIALOGFLOW_TIMEOUT_SECONDS", 30.0, minimum=0.1),
             dialogflow_auth=_dialogflow_auth(env),
             desktop_conversation_profile=env.str("DESKTOP_CONVERSATION_PROFILE"),
-            trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 1),
+            trusted_proxy_hops=env.int("TRUSTED_PROXY_HOPS", 0),
             socket_limits=SocketLimits(
                 max_sessions=env.int("SOCKET_MAX_CONNECTIONS", 1000, minimum=1),
                 authenticate_within_seconds=env.float("SOCKET_AUTH_TIMEOUT_SECONDS", 5.0, minimum=0.5),

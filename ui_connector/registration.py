@@ -1,77 +1,85 @@
 """``/register`` and ``/register-app``: a desktop proves who it is and gets a short-lived JWT."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 
-import redis
 from flask import Blueprint, current_app, jsonify, request
 
-from aa_common.http import json_error
+from aa_common.http import json_error, json_object
 
 log = logging.getLogger(__name__)
 registration_routes = Blueprint("registration", __name__)
 MAX_USER_LENGTH = 256
+IPV6_CLIENT_PREFIX = 64
+UNPARSABLE_CLIENT = "unparsable"
 
 
-class RegistrationAttempts:
-    """Counts registrations per client in Redis, so a guesser is slowed on every instance.
+def client_key(address: str | None) -> str:
+    """Who failed registrations are counted against, for the client at ``address``.
 
-    An attempt is counted before the identity provider is asked (so concurrent guesses cannot
-    all slip under the limit) and forgiven when it succeeds, so only failures add up.
+    ``address`` is the peer, or the hop TRUSTED_PROXY_HOPS says a trusted proxy appended. An
+    IPv4 client is its address; an IPv6 client is its /64, as one subscriber holds the whole
+    prefix and could otherwise take a fresh budget per address. Anything that is not an address
+    (only a wrong TRUSTED_PROXY_HOPS lets a client choose the value) shares one bucket, so the key
+    stays short and junk buys no attempts.
     """
-
-    WINDOW_SECONDS = 60
-
-    def __init__(self, client: redis.Redis, failures_per_minute: int):
-        self._client = client
-        self._limit = failures_per_minute
-
-    def _key(self, client_address: str) -> str:
-        return f"aa:register-failures:{client_address}"
-
-    def admit(self, client_address: str) -> bool:
-        """Count an attempt; False when the client has used up its failures for the window."""
-        pipeline = self._client.pipeline(transaction=True)
-        pipeline.set(self._key(client_address), 0, ex=self.WINDOW_SECONDS, nx=True)
-        pipeline.incr(self._key(client_address))
-        _, attempts = pipeline.execute()
-        return attempts <= self._limit
-
-    def succeeded(self, client_address: str) -> None:
-        self._client.decr(self._key(client_address))
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return UNPARSABLE_CLIENT
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return ipaddress.IPv6Network((int(ip), IPV6_CLIENT_PREFIX), strict=False).with_prefixlen
+    return str(ip)
 
 
-def _issue_token_if(allowed) -> tuple:
+def _issue_token_if(allowed, user: str | None) -> tuple:
     services = current_app.extensions["ui_connector"]
-    client = request.remote_addr or "unknown"
-    if not services.registration_attempts.admit(client):
+    client = client_key(request.remote_addr)
+    # Counted before the identity provider is asked, so concurrent guesses cannot all slip under
+    # the limit, and forgiven on success: only failures add up.
+    admission = services.registration_attempts.admit(client)
+    if not admission.admitted:
         return json_error(429, "too many failed registrations; retry later",
-                          {"Retry-After": str(RegistrationAttempts.WINDOW_SECONDS)})
+                          {"Retry-After": str(admission.retry_after_seconds)})
     if not allowed():
         log.info("registration refused", extra={"client": client})
-        return json_error(401, "could not authenticate: the credentials were not accepted",
-                          {"WWW-Authenticate": "Bearer"})
-    services.registration_attempts.succeeded(client)
-    return jsonify(token=services.tokens.issue(_user_from_body())), 200
+        return _refused()
+    services.registration_attempts.forgive(client)
+    return jsonify(token=services.tokens.issue(user)), 200
 
 
-def _user_from_body() -> str | None:
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        return None
+def _refused() -> tuple:
+    return json_error(401, "could not authenticate: the credentials were not accepted", {"WWW-Authenticate": "Bearer"})
+
+
+def _user_from(body: dict) -> str | None:
     user = body.get("user") or body.get("userId")
     return user[:MAX_USER_LENGTH] if isinstance(user, str) and user else None
+
+
+# Only requests another site cannot make a browser send silently count as failed guesses;
+# otherwise any page could lock every desktop behind its visitors' address out of sign-in.
+# Cross-origin, an Authorization header and a JSON Content-Type both need a CORS preflight,
+# which only CORS_ALLOWED_ORIGINS pass. What lacks them is refused before it is counted.
 
 
 @registration_routes.post("/register")
 def register():
     header = request.headers.get("Authorization", "")
+    if not header:
+        return _refused()  # nothing to check, so not a guess
+    body = json_object(required=False)
     check = current_app.extensions["ui_connector"].user_check
-    return _issue_token_if(lambda: bool(header) and check(header))
+    return _issue_token_if(lambda: check(header), _user_from(body))
 
 
 @registration_routes.post("/register-app")
 def register_app():
-    body = request.get_json(force=True, silent=True)
+    if not request.is_json:
+        return json_error(415, "Content-Type must be application/json")
+    body = json_object()
     check = current_app.extensions["ui_connector"].app_check
-    return _issue_token_if(lambda: check(body))
+    return _issue_token_if(lambda: check(body), _user_from(body))

@@ -38,7 +38,8 @@ class TokenService:
             "iat": now,
             "exp": now + timedelta(minutes=self._settings.lifetime_minutes),
             "project": self._project_id,
-            "jti": secrets.token_urlsafe(12),  # tells two tokens of one user apart (resume cursors are per token)
+            # Tells tokens apart, those of one user too (resume cursors are per token), even in one second.
+            "jti": secrets.token_urlsafe(12),
         }
         if user:
             claims["sub"] = user

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ import requests
 
 from devstack.processes import REPO_ROOT
 from devstack.stack import LocalStack
-from tests.support import event_for, fixture_event, push
+from tests.support import event_for, fixture_event, new_conversation, push
 
 pytestmark = pytest.mark.browser
 
@@ -80,6 +82,10 @@ class Desktop:
         self.console: list[str] = []
         self.page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
         self.page.on("pageerror", lambda error: self.console.append(f"uncaught: {error}"))
+        # Content-Security-Policy violations, reported to the console like any other problem.
+        self.context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (event) =>"
+            " console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`))")
 
     def open(self) -> "Desktop":
         self.page.goto(self.url)
@@ -137,6 +143,41 @@ def new_desktop(browser, local_stack):
     yield new_one
     for desktop in desktops:
         desktop.context.close()
+
+
+class OtherSite:
+    """A site of another origin (a port of its own) serving the one page a test writes."""
+
+    def __init__(self):
+        self.html = ""
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = site.html.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def other_site():
+    site = OtherSite()
+    yield site
+    site.close()
 
 
 def wait_until(page, condition, what: str) -> None:
@@ -383,3 +424,102 @@ def test_keyboard_alone_runs_a_conversation(new_desktop, local_stack):
 
     desktop.expect_line(1, "HUMAN_AGENT", REPLY)
     expect_feedback_sent(desktop, desktop.suggestions.first, local_stack)
+
+
+def test_the_page_sends_its_security_headers_and_runs_within_its_policy(new_desktop):
+    desktop = new_desktop()
+    response = desktop.page.goto(desktop.url)
+    headers = response.headers
+    directives = [directive.split() for directive in headers["content-security-policy"].split("; ")]
+    policy = {name: sources for name, *sources in directives}
+
+    assert policy["default-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    assert policy["script-src"] == ["'self'"] and policy["connect-src"] == ["'self'"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    expect(desktop.by("connection-state")).to_have_attribute("data-state", "connected")
+    desktop.start_conversation()
+    desktop.say("customer", CUSTOMER_TURN)
+    expect(desktop.suggestions.first).to_be_visible()
+    desktop.assert_quiet_and_no_token_exposed()  # no CSP violation reported either
+
+
+def test_another_site_cannot_frame_the_page(browser, local_stack, other_site):
+    page_url = local_stack.url("ui-connector") + "/"
+    other_site.html = f'<!doctype html><title>elsewhere</title><iframe src="{page_url}"></iframe>'
+    context = browser.new_context(viewport=VIEWPORT)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = context.new_page()
+
+    page.goto(other_site.url)
+    page.wait_for_timeout(1000)
+
+    [framed] = [frame for frame in page.frames if frame != page.main_frame]
+    assert framed.locator('[data-testid="sign-in"]').count() == 0
+    assert not [url for url in requested if url.endswith(("/static/desktop.js", "/register"))]
+    context.close()
+
+
+def test_another_site_cannot_lock_desktops_out_of_sign_in(new_desktop, local_stack, other_site):
+    """A page elsewhere makes the browser send refused registrations no preflight guards:
+    more than REGISTER_FAILURES_PER_MINUTE of them from this address."""
+    connector = local_stack.url("ui-connector")
+    other_site.html = f"""<!doctype html><title>elsewhere</title><script>
+      const sent = [];
+      for (let i = 0; i < 6; i++) {{
+        sent.push(fetch('{connector}/register', {{method: 'POST', mode: 'no-cors', body: '{{"user": "x"}}'}}));
+        sent.push(fetch('{connector}/register-app', {{method: 'POST', mode: 'no-cors',
+                                                     body: '{{"accountSid": "AC1", "authToken": "t"}}'}}));
+      }}
+      Promise.allSettled(sent).then(() => {{ document.title = 'sent'; }});
+    </script>"""
+    elsewhere = new_desktop()
+    answered = []
+    elsewhere.page.on("response", lambda response: answered.append(response.url))
+    elsewhere.page.goto(other_site.url)
+    expect(elsewhere.page).to_have_title("sent")
+    assert len([url for url in answered if url.startswith(connector)]) == 12  # they all reached the connector
+
+    desktop = new_desktop().open()
+
+    expect(desktop.by("alert")).to_be_hidden()
+    expect(desktop.by("start-conversation")).to_be_enabled()
+
+
+def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
+    desktop = new_desktop().open()
+    name = desktop.start_conversation()
+    interceptor = local_stack.url("interceptor")
+    wrong = [
+        ("new-message-event", {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
+                                                     "participantRole": 7, "createTime": {}}}),
+        ("new-message-event", {"newMessagePayload": "not an object"}),
+        ("human-agent-assistant-event", {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
+        ("human-agent-assistant-event", {"suggestionResults": [
+            None, 5, "text",
+            {"suggestSmartRepliesResponse": {"smartReplyAnswers": "not a list"}},
+            {"suggestFaqAnswersResponse": {"faqAnswers": [None, {"question": 42, "answer": {}}]}},
+            {"suggestKnowledgeAssistResponse": {"knowledgeAssistAnswer": {"suggestedQueryAnswer": "not an object"}}},
+            {"suggestArticlesResponse": {"latestMessage": [], "articleAnswers": [
+                {"title": "Typed wrong", "snippets": "not a list", "uri": 5, "answerRecord": {"x": 1}}]}},
+            {"error": "not an object"},
+        ]}),
+        ("conversation-lifecycle-event", {"type": 5, "errorStatus": ["not an object"]}),
+        ("new-recognition-result-notification-event", {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
+    ]
+    for route, fields in wrong:
+        assert push(interceptor, route, {"conversation": name, **fields}).status_code == 204
+    assert push(interceptor, "new-message-event", event_for(name, "new-message.json")).status_code == 204
+
+    expect(desktop.lines).to_have_count(1)  # the well-typed message after them
+    desktop.expect_line(0, "END_USER", "I need to change my flight to Friday.")
+    [group] = desktop.by("suggestion-group").all()
+    expect(group.get_by_test_id("suggestion")).to_have_text([re.compile("^Article.*Typed wrong$")])
+    assert group.get_by_test_id("suggestion").get_attribute("data-answer-record") is None
+    expect(group.get_by_role("link")).to_have_count(0)
+    expect(desktop.by("interim-transcript")).to_be_hidden()
+    desktop.say("customer", CUSTOMER_TURN)
+    expect(desktop.lines).to_have_count(2)
+    desktop.expect_line(1, "END_USER", CUSTOMER_TURN)
+    desktop.assert_quiet_and_no_token_exposed()

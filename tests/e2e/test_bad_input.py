@@ -109,3 +109,32 @@ def test_unwrapped_push_with_metadata_headers_and_form_content_type(interceptor,
 def test_a_neighbours_bad_envelope_fields_do_not_change_a_valid_one(interceptor):
     body = envelope(VALID_EVENT, attributes={})
     assert requests.post(f"{interceptor.url}/{ROUTE}", json=body, timeout=10).status_code == 204
+
+
+DEEPLY_NESTED = b"[" * 100000 + b"]" * 100000
+LONE_SURROGATE_KEY = (b'{"conversationIntegrationKey": "\\ud800", '
+                      b'"conversationName": "projects/my-proj/conversations/C1"}')
+BAD_CONNECTOR_BODIES = [
+    ("register, deeply nested", "/register", DEEPLY_NESTED, "nested deeper than"),
+    ("register-app, deeply nested", "/register-app", DEEPLY_NESTED, "nested deeper than"),
+    ("conversation-name, deeply nested", "/conversation-name", DEEPLY_NESTED, "nested deeper than"),
+    ("conversation-name, lone surrogate key", "/conversation-name", LONE_SURROGATE_KEY, "not valid text"),
+    ("register, lone surrogate user", "/register", b'{"user": "agent \\udc00"}', "not valid text"),
+    ("register, lone surrogate object key", "/register", b'{"\\ud800": 1}', "not valid text"),
+    ("register, not JSON", "/register", b'{"user": ', "not JSON"),
+    ("register-app, not UTF-8", "/register-app", b'{"accountSid": "\xff\xfe"}', "not UTF-8"),
+    ("conversation-name, a JSON list", "/conversation-name", b"[1, 2]", "must be a JSON object"),
+]
+
+
+@pytest.mark.parametrize("case,path,body,problem", BAD_CONNECTOR_BODIES, ids=[case[0] for case in BAD_CONNECTOR_BODIES])
+def test_bad_connector_bodies_get_a_400_naming_the_problem_and_log_no_trace(connector, case, path, body, problem):
+    headers = {"Authorization": f"Bearer {register(connector.url)}", "Content-Type": "application/json"}
+    logged_before = connector.log_path.stat().st_size
+
+    response = requests.post(f"{connector.url}{path}", data=body, headers=headers, timeout=30)
+
+    assert response.status_code == 400, response.text
+    assert problem in response.json()["error"]["message"]
+    log = connector.log_path.read_bytes()[logged_before:].decode(errors="replace")
+    assert "Traceback" not in response.text + log and "unhandled error" not in log

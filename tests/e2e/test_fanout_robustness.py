@@ -146,11 +146,11 @@ def test_the_connection_closes_when_its_token_expires(isolated_stack, jwt_secret
 
 
 def test_concurrent_failed_registrations_cannot_pass_the_limit(stack):
-    strict = stack.ui_connector(AUTH_OPTION="", REGISTER_FAILURES_PER_MINUTE="5")
+    strict = stack.ui_connector(AUTH_OPTION="", REGISTER_FAILURES_PER_MINUTE="5", TRUSTED_PROXY_HOPS="1")
     results: list[int] = []
 
     def guess():
-        # One client address of its own (the connector trusts one proxy hop), so the failures it
+        # One client address of its own (this connector trusts one proxy hop), so the failures it
         # racks up do not rate-limit the other tests' registrations from 127.0.0.1.
         headers = {"Authorization": "guess", "X-Forwarded-For": "198.51.100.7"}
         results.append(requests.post(f"{strict.url}/register", headers=headers, timeout=15).status_code)

@@ -57,3 +57,99 @@ def test_bad_requests(client, body, status, problem):
 
 def test_get_needs_a_key(client):
     assert client.get("/conversation-name").status_code == 400
+
+
+KEY = "+15557654321"
+OTHER_NAME = "projects/my-proj/locations/global/conversations/C2"
+
+
+@pytest.fixture
+def connector_app(make_connector):
+    return make_connector(CONVERSATION_NAME_LOOKUPS_PER_MINUTE="5")
+
+
+@pytest.fixture
+def desktop(connector_app):
+    """A test client carrying a fresh token for ``user`` (None: registered without a user)."""
+    def as_user(user: str | None):
+        test_client = connector_app.test_client()
+        token = connector_app.extensions["ui_connector"].tokens.issue(user)
+        test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return test_client
+    return as_user
+
+
+def set_name(client, name: str = NAME, key: str = KEY):
+    return client.post("/conversation-name", json={"conversationIntegrationKey": key, "conversationName": name})
+
+
+def get_name(client, key: str = KEY):
+    return client.get("/conversation-name", query_string={"conversationIntegrationKey": key})
+
+
+def delete_name(client, key: str = KEY):
+    return client.delete("/conversation-name", query_string={"conversationIntegrationKey": key})
+
+
+def test_only_the_identity_that_stored_a_mapping_may_change_it(desktop):
+    alice, bob = desktop("alice"), desktop("bob")
+    assert set_name(alice).status_code == 200
+
+    for refused in (set_name(bob, OTHER_NAME), delete_name(bob)):
+        assert refused.status_code == 403
+        assert refused.get_json()["error"]["message"] == "this mapping was stored by another desktop identity"
+    assert get_name(bob).get_json() == {"conversationName": NAME}  # reading stays open to the project
+    assert set_name(desktop("alice"), OTHER_NAME).status_code == 200  # alice again, with a renewed token
+    assert get_name(bob).get_json() == {"conversationName": OTHER_NAME}
+    assert delete_name(alice).status_code == 200
+    assert set_name(bob).status_code == 200  # once deleted, the key is free for anyone
+
+
+def test_tokens_without_a_user_share_one_identity(desktop):
+    assert set_name(desktop(None)).status_code == 200
+    assert set_name(desktop(None), OTHER_NAME).status_code == 200
+    assert set_name(desktop("alice")).status_code == 403
+    assert delete_name(desktop(None)).status_code == 200
+
+
+def test_the_owner_is_stored_keyed_hashed_with_the_mapping(desktop, fake_redis):
+    set_name(desktop("alice@example.com"))
+    [key] = fake_redis.keys("aa:conversation-name:*")
+    stored = fake_redis.hgetall(key)
+    assert stored["name"] == NAME and "alice" not in stored["owner"]
+    assert 0 < fake_redis.ttl(key) <= 86400
+
+
+def test_a_mapping_stored_before_owners_were_recorded_is_read_and_may_be_replaced(connector_app, desktop, fake_redis):
+    names = connector_app.extensions["ui_connector"].conversation_names
+    fake_redis.set(names.key_of(KEY), NAME, ex=600)  # the value an earlier version stored
+
+    assert get_name(desktop("bob")).get_json() == {"conversationName": NAME}
+    assert set_name(desktop("bob"), OTHER_NAME).status_code == 200
+    assert set_name(desktop("alice"), NAME).status_code == 403  # bob owns it now
+
+
+def test_lookups_are_limited_per_identity(desktop):
+    alice = desktop("alice")
+    assert [get_name(alice).status_code for _ in range(5)] == [200] * 5
+
+    limited = get_name(alice)
+    assert limited.status_code == 429
+    assert limited.get_json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert get_name(desktop("alice")).status_code == 429  # a new token is still alice
+    assert get_name(desktop("bob")).status_code == 200
+
+
+def test_each_token_without_a_user_has_a_lookup_budget_of_its_own(desktop):
+    anonymous = desktop(None)
+    assert [get_name(anonymous).status_code for _ in range(6)] == [200] * 5 + [429]
+    assert get_name(desktop(None)).status_code == 200
+
+
+def test_setting_and_deleting_count_as_lookups_too(desktop):
+    """Their answers (404, 403) also tell whether a key is mapped."""
+    alice = desktop("alice")
+    statuses = [delete_name(alice, f"+1555000000{n}").status_code for n in range(5)]
+    assert statuses == [404] * 5
+    assert set_name(alice).status_code == 429

@@ -31,13 +31,40 @@ def test_an_implemented_check_auth_gets_a_token_with_the_documented_claims(make_
 
 
 def test_failed_registrations_are_rate_limited_per_client(make_connector):
-    client = make_connector(REGISTER_FAILURES_PER_MINUTE="3").test_client()
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="3", TRUSTED_PROXY_HOPS="1").test_client()
     statuses = [client.post("/register", headers={"Authorization": "bad"}).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
     limited = client.post("/register", headers={"Authorization": "bad"})
     assert limited.headers["Retry-After"] == "60"
     other_client = client.post("/register", headers={"Authorization": "bad", "X-Forwarded-For": "203.0.113.9"})
     assert other_client.status_code == 401
+
+
+def test_by_default_no_proxy_is_trusted_so_x_forwarded_for_buys_no_attempts(make_connector):
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="2").test_client()
+    statuses = [client.post("/register", headers={"Authorization": "bad", "X-Forwarded-For": f"203.0.113.{n}"})
+                .status_code for n in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def test_requests_any_site_can_make_without_a_preflight_are_refused_uncounted(make_connector):
+    """No Authorization header on /register, no JSON Content-Type on /register-app: what a page
+    elsewhere can make a browser send. Refused, and no guess, so they lock nobody out."""
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="2").test_client()
+    for _ in range(5):
+        assert client.post("/register", data='{"user": "x"}', content_type="text/plain").status_code == 401
+        refused = client.post("/register-app", data='{"accountSid": "AC1", "authToken": "t"}',
+                              content_type="text/plain")
+        assert refused.status_code == 415
+        assert refused.get_json()["error"]["message"] == "Content-Type must be application/json"
+    assert [client.post("/register", headers={"Authorization": "bad"}).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_register_app_failures_with_a_json_body_count(make_connector):
+    client = make_connector(REGISTER_FAILURES_PER_MINUTE="2").test_client()
+    statuses = [client.post("/register-app", json={"accountSid": "AC1", "authToken": "t"}).status_code
+                for _ in range(3)]
+    assert statuses == [401, 401, 429]
 
 
 def test_skip_gives_tokens_only_when_explicitly_allowed(make_connector):

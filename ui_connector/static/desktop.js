@@ -5,6 +5,7 @@
 import { Connector } from './api.js';
 import { h, timeElement } from './dom.js';
 import { EventStream } from './events.js';
+import { at, record, text } from './fields.js';
 import { readSuggestionResults, setFeedbackState, suggestionCard } from './suggestions.js';
 
 const SPEAKERS = { END_USER: 'Customer', HUMAN_AGENT: 'Agent', AUTOMATED_AGENT: 'Virtual agent' };
@@ -260,25 +261,29 @@ function showEvent(type, data, payload) {
 }
 
 function showMessage(data) {
-  const message = data.newMessagePayload;
-  if (!message) {
-    return;
+  const message = record(data.newMessagePayload);
+  const content = text(message?.content);
+  if (content === undefined) {
+    return; // nothing to show
   }
-  messageTexts.set(message.name, message.content);
-  for (const title of untitledGroups.get(message.name) ?? []) {
-    title.textContent = groupTitle(message.content);
+  const name = text(message.name);
+  if (name) {
+    messageTexts.set(name, content);
+    for (const title of untitledGroups.get(name) ?? []) {
+      title.textContent = groupTitle(content);
+    }
+    untitledGroups.delete(name);
   }
-  untitledGroups.delete(message.name);
-  const role = message.participantRole;
+  const role = text(message.participantRole);
   ui.transcript.append(h('li', {
     className: `turn turn-${(role ?? 'unknown').toLowerCase().replace('_', '-')}`,
-    'data-role': role,
+    'data-role': role ?? '',
     'data-testid': 'transcript-line',
   },
   h('p', { className: 'turn-meta' },
-    h('span', { className: 'turn-speaker' }, labelFor(SPEAKERS, role, typeof role === 'string' ? role : 'Participant')), ' ',
-    timeElement(message.createTime)),
-  h('p', { className: 'turn-text' }, message.content)));
+    h('span', { className: 'turn-speaker' }, labelFor(SPEAKERS, role, role ?? 'Participant')), ' ',
+    timeElement(text(message.createTime))),
+  h('p', { className: 'turn-text' }, content)));
   ui.interim.hidden = true;
   scrollToEnd(ui.transcript.parentElement);
   updateEmptyStates();
@@ -308,18 +313,19 @@ function groupTitle(messageText) {
 }
 
 function showLifecycle(data) {
-  const label = labelFor(LIFECYCLE_LABELS, data.type, null) ?? sentenceCase(typeof data.type === 'string' ? data.type : 'CONVERSATION_EVENT');
-  const detail = data.errorStatus?.message;
+  const type = text(data.type) ?? 'CONVERSATION_EVENT';
+  const label = labelFor(LIFECYCLE_LABELS, type, null) ?? sentenceCase(type);
+  const detail = text(at(data, 'errorStatus', 'message'));
   showStatus(detail ? `${label}: ${detail}` : `${label}.`);
-  ui.status.dataset.lifecycle = data.type;
-  if (data.type === 'CONVERSATION_FINISHED') {
+  ui.status.dataset.lifecycle = type;
+  if (type === 'CONVERSATION_FINISHED') {
     conversation.finished = true;
     updateControls();
   }
 }
 
 function showInterimTranscript(data, payload) {
-  const transcript = data.newRecognitionResultPayload?.transcript;
+  const transcript = text(at(data, 'newRecognitionResultPayload', 'transcript'));
   if (!transcript) {
     return;
   }

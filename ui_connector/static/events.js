@@ -1,6 +1,8 @@
 // The Socket.IO side: one connection that follows the current conversation, survives drops and
 // token expiry, and hands each event to the page exactly once, in order.
 
+import { record } from './fields.js';
+
 const EVENT_TYPES = [
   'new-message-event',
   'human-agent-assistant-event',
@@ -156,7 +158,9 @@ export class EventStream {
     } catch {
       return; // not a Dialogflow notification: nothing to show
     }
-    this.#handlers.onEvent(type, data, payload);
+    if (record(data)) {
+      this.#handlers.onEvent(type, data, payload);
+    }
   }
 
   // The connector refused or expired our token: register again (the renewal reconnects),

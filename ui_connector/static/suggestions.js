@@ -2,64 +2,69 @@
 // records, and their cards.
 
 import { h } from './dom.js';
+import { at, record, records, text, texts } from './fields.js';
 
 // One reader per SuggestionResult field: each turns a response into suggestion records.
 // Their order is the display order: what the agent can use right away comes first.
 const READERS = {
   suggestSmartRepliesResponse: (response) =>
-    (response.smartReplyAnswers ?? []).map((answer) => ({
+    records(response.smartReplyAnswers).map((answer) => ({
       kind: 'smart-reply',
       label: 'Smart reply',
-      text: answer.reply,
-      reply: answer.reply,
-      answerRecord: answer.answerRecord,
+      text: text(answer.reply),
+      reply: text(answer.reply),
+      answerRecord: text(answer.answerRecord),
     })),
   generateSuggestionsResponse: (response) =>
-    (response.generatorSuggestionAnswers ?? []).map((answer) => ({
+    records(response.generatorSuggestionAnswers).map((answer) => ({
       kind: 'generator',
       label: 'Generator',
-      text: answer.generatorSuggestion?.freeFormSuggestion?.response,
-      answerRecord: answer.answerRecord,
+      text: text(at(answer, 'generatorSuggestion', 'freeFormSuggestion', 'response')),
+      answerRecord: text(answer.answerRecord),
     })),
   suggestKnowledgeAssistResponse: (response) => {
-    const answer = response.knowledgeAssistAnswer;
-    if (!answer?.suggestedQueryAnswer) {
+    const answer = record(response.knowledgeAssistAnswer);
+    const queryAnswer = record(answer?.suggestedQueryAnswer);
+    if (!queryAnswer) {
       return [];
     }
-    const source = answer.suggestedQueryAnswer.generativeSource?.snippets?.[0];
+    const source = at(queryAnswer, 'generativeSource', 'snippets', 0);
     return [{
       kind: 'knowledge-assist',
       label: 'Knowledge assist',
-      text: answer.suggestedQuery?.queryText || 'Suggested answer',
-      detail: answer.suggestedQueryAnswer.answerText,
-      link: webLink(source?.uri, source?.title),
-      answerRecord: answer.answerRecord,
+      text: text(at(answer, 'suggestedQuery', 'queryText')) || 'Suggested answer',
+      detail: text(queryAnswer.answerText),
+      link: webLink(at(source, 'uri'), at(source, 'title')),
+      answerRecord: text(answer.answerRecord),
     }];
   },
   suggestFaqAnswersResponse: (response) =>
-    (response.faqAnswers ?? []).map((answer) => ({
+    records(response.faqAnswers).map((answer) => ({
       kind: 'faq',
       label: 'FAQ',
-      text: answer.question,
-      detail: answer.answer,
-      answerRecord: answer.answerRecord,
+      text: text(answer.question),
+      detail: text(answer.answer),
+      answerRecord: text(answer.answerRecord),
     })),
   suggestArticlesResponse: (response) =>
-    (response.articleAnswers ?? []).map((answer) => ({
+    records(response.articleAnswers).map((answer) => ({
       kind: 'article',
       label: 'Article',
-      text: answer.title,
-      detail: (answer.snippets ?? []).join(' '),
+      text: text(answer.title),
+      detail: texts(answer.snippets).join(' '),
       link: webLink(answer.uri, answer.title),
-      answerRecord: answer.answerRecord,
+      answerRecord: text(answer.answerRecord),
     })),
 };
 
-/** {uri, title} for an http(s) address; null for anything else (a javascript: URI, say). */
+/** {uri, title} for an http(s) address; null for anything else (a javascript: URI, a number, say). */
 function webLink(uri, title) {
+  if (!text(uri)) {
+    return null;
+  }
   try {
     const url = new URL(uri);
-    return ['http:', 'https:'].includes(url.protocol) ? { uri: url.href, title: title || url.href } : null;
+    return ['http:', 'https:'].includes(url.protocol) ? { uri: url.href, title: text(title) || url.href } : null;
   } catch {
     return null;
   }
@@ -68,15 +73,15 @@ function webLink(uri, title) {
 /** {suggestions, problems, latestMessage} from a HumanAgentAssistantEvent's suggestionResults. */
 export function readSuggestionResults(results) {
   const batch = { suggestions: [], problems: [], latestMessage: null };
-  const list = results ?? [];
+  const list = records(results);
   for (const [field, read] of Object.entries(READERS)) {
-    for (const response of list.map((result) => result[field]).filter(Boolean)) {
-      batch.latestMessage ??= response.latestMessage ?? null;
+    for (const response of list.map((result) => record(result[field])).filter(Boolean)) {
+      batch.latestMessage ??= text(response.latestMessage) ?? null;
       batch.suggestions.push(...read(response).filter((suggestion) => suggestion.text));
     }
   }
-  for (const { error } of list.filter((result) => result.error)) {
-    batch.problems.push(error.message || `error code ${error.code}`);
+  for (const error of list.map((result) => record(result.error)).filter(Boolean)) {
+    batch.problems.push(text(error.message) || `error code ${Number.isInteger(error.code) ? error.code : 'unknown'}`);
   }
   return batch;
 }
