@@ -9,6 +9,8 @@ REPO_ROOT=$(cd "$DEPLOY_DIR/.." && pwd)
 source "$DEPLOY_DIR/lib/common.sh"
 # shellcheck source=lib/config.sh
 source "$DEPLOY_DIR/lib/config.sh"
+# shellcheck source=lib/services.sh
+source "$DEPLOY_DIR/lib/services.sh"
 # shellcheck source=steps/check.sh
 source "$DEPLOY_DIR/steps/check.sh"
 # shellcheck source=steps/apis.sh
@@ -19,6 +21,8 @@ source "$DEPLOY_DIR/steps/admin.sh"
 source "$DEPLOY_DIR/steps/service_accounts.sh"
 # shellcheck source=steps/secret.sh
 source "$DEPLOY_DIR/steps/secret.sh"
+# shellcheck source=steps/network.sh
+source "$DEPLOY_DIR/steps/network.sh"
 # shellcheck source=steps/redis.sh
 source "$DEPLOY_DIR/steps/redis.sh"
 # shellcheck source=steps/registry.sh
@@ -29,10 +33,12 @@ source "$DEPLOY_DIR/steps/connector.sh"
 source "$DEPLOY_DIR/steps/interceptor.sh"
 # shellcheck source=steps/pubsub.sh
 source "$DEPLOY_DIR/steps/pubsub.sh"
+# shellcheck source=steps/dashboard.sh
+source "$DEPLOY_DIR/steps/dashboard.sh"
 # shellcheck source=steps/next_steps.sh
 source "$DEPLOY_DIR/steps/next_steps.sh"
 
-STEPS=(check apis admin service-accounts secret redis registry connector interceptor pubsub next-steps)
+STEPS=(check apis admin service-accounts secret network redis registry connector interceptor pubsub dashboard next-steps)
 
 usage() {
   cat <<'EOT'
@@ -41,6 +47,8 @@ Usage: deploy/deploy.sh [STEP ...] [--dry-run]
 Deploys the UI connector and the Cloud Pub/Sub interceptor to Cloud Run. Without STEP, runs
 every step in the order below. Each step looks before it creates, so running it again changes
 nothing ("exists, unchanged"); only the two `gcloud run deploy` calls always run (a new revision).
+What exists with other settings is brought to the configuration (subscriptions, roles, services)
+or, where a change would restart Redis or needs a new instance, reported with the command.
 
 Steps:
   check             tools, configuration and access to the project
@@ -48,11 +56,13 @@ Steps:
   admin             grant the administrator roles to ADMIN_ACCOUNT (skipped when it is not set)
   service-accounts  the UI connector's and the interceptor's runtime service accounts and roles
   secret            generate the JWT key and store it in Secret Manager (never replaced)
-  redis             Memorystore for Redis and the Serverless VPC Access connector
+  network           Direct VPC egress subnet check (or the VPC connector); Redis Cluster's policy
+  redis             Memorystore for Redis (or Cluster), its AUTH string and CA in Secret Manager
   registry          the Artifact Registry repository for the images
   connector         build the UI connector image and deploy it to Cloud Run
   interceptor       build the interceptor image and deploy it to Cloud Run (internal ingress)
   pubsub            notification topics, push subscriptions, dead-letter topic and invoker account
+  dashboard         the Cloud Monitoring dashboard of deploy/dashboard.json
   next-steps        print what is left to do by hand (conversation profile, desktop URL)
 
 Options:

@@ -123,9 +123,10 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     app.register_blueprint(dialogflow_proxy_routes)
     app.register_blueprint(desktop_page_routes)
 
+    # Unauthenticated: says nothing about the deployment (no project id) beyond being up.
     @app.get("/status")
     def status():
-        return jsonify(status="ok", project=config.project_id, conversations=len(fanout.watching()))
+        return jsonify(status="ok", conversations=len(fanout.watching()))
 
     return app
 

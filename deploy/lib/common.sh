@@ -14,6 +14,16 @@ fi
 DRY_RUN=false
 DRY_RUN_ASSUME_EXISTS=false
 
+# Files made with temp_file are removed when the script ends, however it ends.
+TEMP_FILES=()
+trap 'rm -f "${TEMP_FILES[@]}"' EXIT
+temp_file() { # PREFIX: a new empty file's path (the caller must not run this in a subshell)
+  local path
+  path=$(mktemp "${TMPDIR:-/tmp}/$1.XXXXXX")
+  TEMP_FILES+=("$path")
+  TEMP_FILE=$path
+}
+
 # gcloud must never stop to ask a question in the middle of a script (and never reads our stdin).
 export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
@@ -26,6 +36,44 @@ is_dry_run() { [[ $DRY_RUN == true ]]; }
 unchanged() { info "  $1: exists, unchanged"; }
 created() {
   if is_dry_run; then info "  $1: would be created"; else info "  $1: created"; fi
+}
+updated() {
+  if is_dry_run; then info "  $1: would be updated"; else info "  $1: updated ($2)"; fi
+}
+
+# Differences the scripts do not change themselves (a Redis instance's tier, say): each is shown
+# where it is found, with the command that would change it, and again by the next-steps step.
+DEPLOY_REPORTS=()
+# report LABEL WHAT [-- GCLOUD_ARGS...]: LABEL's settings differ from the configuration in WHAT;
+# GCLOUD_ARGS (without "gcloud" and --project) would change it.
+report() {
+  local label=$1 what=$2 line
+  shift 2
+  line="$label: $what"
+  if (($#)) && [[ $1 == -- ]]; then
+    shift
+    gcloud_argv "$@"
+    line+=$'\n'"      to change it: $(render "${GCLOUD_ARGV[@]}")"
+  fi
+  DEPLOY_REPORTS+=("$line")
+  info "  $line"
+}
+
+# In a dry run, a command a real run makes only in some case (named by WHEN), shown after the
+# one it would make otherwise: a dry run reads nothing, so it shows both.
+show_alternative() { # WHEN GCLOUD_ARGS...
+  local when=$1
+  shift
+  gcloud_argv "$@"
+  if is_dry_run; then info "  [dry-run] ($when:) $(render "${GCLOUD_ARGV[@]}")"; fi
+}
+
+RESOURCE_PY="$DEPLOY_DIR/lib/resource.py"
+# json_get JSON PATH...: the value at each PATH of a resource's JSON, one a line (see resource.py).
+json_get() {
+  local json=$1
+  shift
+  python3 "$RESOURCE_PY" get "$@" <<<"$json"
 }
 
 # The command as it could be pasted into a shell.
@@ -68,6 +116,23 @@ read_value() {
   value=$("${GCLOUD_ARGV[@]}" </dev/null) || die "could not read: $(render "${GCLOUD_ARGV[@]}")"
   [[ -n $value ]] || die "empty answer from: $(render "${GCLOUD_ARGV[@]}")"
   printf '%s' "$value"
+}
+
+# describe_json DESCRIBE_ARGS...: the resource as JSON on stdout, nothing when it is absent;
+# any other failure stops the run. In a dry run: nothing, and a failure status.
+describe_json() {
+  local errors output status=0 error_file
+  gcloud_argv "$@" --format=json
+  if is_dry_run; then show_dry_run "$(render "${GCLOUD_ARGV[@]}")"; return 1; fi
+  error_file=$(mktemp)
+  output=$("${GCLOUD_ARGV[@]}" 2>"$error_file" </dev/null) || status=$?
+  errors=$(<"$error_file")
+  rm -f "$error_file"
+  if ((status == 0)); then printf '%s' "$output"; return 0; fi
+  if grep -qiE 'NOT_FOUND|not found|cannot find|does not exist' <<<"$errors"; then
+    return 0
+  fi
+  die "could not check: $(render "${GCLOUD_ARGV[@]}")"$'\n'"$errors"
 }
 
 # exists DESCRIBE_ARGS...: whether the resource is there. Only a "not found" answer means absent;
@@ -127,6 +192,36 @@ remove() {
   if is_dry_run; then info "  $label: would be deleted"; else info "  $label: deleted"; fi
 }
 
+# remove_own LABEL DESCRIBE_ARGS... -- DELETE_ARGS...: delete what the describe finds, but only when
+# it carries deploy.sh's label: what was there before deploy.sh (a topic, say) is left alone.
+remove_own() {
+  local label=$1 json mark
+  local -a describe delete
+  shift
+  split_at_dashes describe delete "$@" || die "remove_own $label: no delete command after --"
+  if is_dry_run; then
+    describe_json "${describe[@]}" || true
+  else
+    json=$(describe_json "${describe[@]}")
+    if [[ -z $json ]]; then
+      info "  $label: absent, nothing to delete"
+      return 0
+    fi
+    # Most APIs keep labels at the top; Cloud Run (Knative) keeps them in metadata.
+    mark=$(json_get "$json" "labels[\"$DEPLOY_LABEL_KEY\"]" "metadata.labels[\"$DEPLOY_LABEL_KEY\"]" | tr -d '\n')
+    if [[ $mark != "$DEPLOY_LABEL_VALUE" ]]; then
+      info "  $label: not created by deploy.sh (no $DEPLOY_LABEL label), left alone"
+      return 0
+    fi
+  fi
+  change "${delete[@]}" --quiet
+  if is_dry_run; then
+    info "  $label: would be deleted, if it carries the $DEPLOY_LABEL label"
+  else
+    info "  $label: deleted"
+  fi
+}
+
 # --- IAM bindings: look at the policy first, so a re-run writes no policy at all ---
 
 # The "ROLE<tab>MEMBER" pairs of a resource's IAM policy. GROUP is a gcloud command group such as
@@ -162,7 +257,13 @@ update_roles() {
     if [[ $action == add ]] && has_binding "$policy" "$role" "$member"; then
       unchanged "$label"
     elif [[ $action == remove ]] && ! has_binding "$policy" "$role" "$member"; then
-      info "  $label: absent, nothing to remove"
+      if is_dry_run; then
+        show_alternative "if it is granted" "${group_words[@]}" "$action-iam-policy-binding" "$resource" \
+          "--member=$member" "--role=$role" "${flags[@]}" "${write_flags[@]}" --format=none
+        info "  $label: would be removed, if granted"
+      else
+        info "  $label: absent, nothing to remove"
+      fi
     else
       change "${group_words[@]}" "$action-iam-policy-binding" "$resource" "--member=$member" "--role=$role" \
         "${flags[@]}" "${write_flags[@]}" --format=none

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Configuration: environment variables, then deploy/.env (or $DEPLOY_ENV_FILE), then the
-# tutorial's recommended defaults. deploy/env.sample documents every variable listed here.
+# recommended defaults. deploy/env.sample documents every variable listed here.
 
 # Every variable the scripts read, in the order the configuration summary shows them.
 CONFIG_VARS=(
@@ -8,17 +8,21 @@ CONFIG_VARS=(
   CONNECTOR_SERVICE_ACCOUNT_ID INTERCEPTOR_SERVICE_ACCOUNT_ID
   CONNECTOR_SERVICE_ACCOUNT INTERCEPTOR_SERVICE_ACCOUNT
   JWT_SECRET_NAME
-  VPC_CONNECTOR_NAME VPC_NETWORK REDIS_IP_RANGE
-  REDIS_INSTANCE_ID REDIS_SIZE_GB REDIS_TIER REDIS_HOST REDIS_PORT
+  VPC_EGRESS VPC_NETWORK VPC_SUBNET VPC_CONNECTOR_NAME REDIS_IP_RANGE
+  REDIS_MODE REDIS_INSTANCE_ID REDIS_TIER REDIS_SIZE_GB
+  REDIS_SHARD_COUNT REDIS_REPLICA_COUNT REDIS_NODE_TYPE REDIS_CONNECTION_POLICY
+  REDIS_ENABLE_AUTH REDIS_TRANSIT_ENCRYPTION REDIS_AUTH_SECRET_NAME REDIS_CA_SECRET_NAME
+  REDIS_WAIT_REPLICAS REDIS_HOST REDIS_PORT
   ARTIFACT_REPOSITORY IMAGE_TAG
   CONNECTOR_SERVICE_NAME CONNECTOR_IMAGE_NAME
   GUNICORN_WORKER_CONNECTIONS CONNECTOR_MIN_INSTANCES
   INTERCEPTOR_SERVICE_NAME INTERCEPTOR_IMAGE_NAME INTERCEPTOR_THREADS INTERCEPTOR_SERVICE_URL
   LOGGING_FILE
-  PUBSUB_INVOKER_SERVICE_ACCOUNT_ID
+  PUBSUB_INVOKER_SERVICE_ACCOUNT_ID PUSH_AUDIENCE
   SUGGESTION_TOPIC_ID NEW_MESSAGE_TOPIC_ID LIFECYCLE_TOPIC_ID RECOGNITION_TOPIC_ID
   SUBSCRIPTION_SUFFIX DEAD_LETTER_TOPIC_ID DEAD_LETTER_SUBSCRIPTION
   PUSH_ACK_DEADLINE_SECONDS PUSH_MIN_RETRY_DELAY PUSH_MAX_RETRY_DELAY PUSH_MAX_DELIVERY_ATTEMPTS
+  METRICS_SIDECAR METRICS_SIDECAR_IMAGE DASHBOARD_ID
 )
 
 # Optional UI connector settings (see ui_connector/config.py), passed to the service only when set.
@@ -31,16 +35,34 @@ CONNECTOR_PASSTHROUGH_VARS=(
   TRUSTED_PROXY_HOPS DIALOGFLOW_TIMEOUT_SECONDS DESKTOP_CONVERSATION_PROFILE
 )
 # Optional settings both services read, passed only when set.
-SHARED_PASSTHROUGH_VARS=(LOG_LEVEL EVENT_RETENTION_SECONDS EVENT_STREAM_MAXLEN)
-
-REQUIRED_APIS=(
-  run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com
-  secretmanager.googleapis.com redis.googleapis.com vpcaccess.googleapis.com
-  pubsub.googleapis.com dialogflow.googleapis.com compute.googleapis.com iam.googleapis.com
-)
+SHARED_PASSTHROUGH_VARS=(LOG_LEVEL EVENT_RETENTION_SECONDS EVENT_STREAM_MAXLEN REDIS_WAIT_TIMEOUT_MS)
 
 # Where Cloud Run mounts the JWT secret; the UI connector reads it from JWT_SECRET_KEY_PATH.
 JWT_SECRET_MOUNT_PATH=/secret/jwt_secret_key
+# Where Cloud Run mounts Redis's server CA certificate; both services read it from REDIS_TLS_CA_CERT.
+# (Each mounted secret needs a directory of its own.)
+REDIS_CA_MOUNT_PATH=/redis-ca/server-ca.pem
+# Every secret key (environment variable or mounted file) the scripts manage on the services:
+# one no longer wanted (Redis AUTH turned off, say) is removed from the service.
+MANAGED_SECRET_KEYS=(REDIS_PASSWORD "$REDIS_CA_MOUNT_PATH" "$JWT_SECRET_MOUNT_PATH")
+
+# The label deploy.sh gives every resource it creates that takes labels; teardown.sh deletes
+# only resources that carry it (a topic that existed before deploy.sh stays).
+DEPLOY_LABEL_KEY=created-by
+DEPLOY_LABEL_VALUE=aa-integration-deploy
+DEPLOY_LABEL="$DEPLOY_LABEL_KEY=$DEPLOY_LABEL_VALUE"
+# Service accounts take no labels: the description of those deploy.sh creates ends with this.
+DEPLOY_DESCRIPTION_MARK="(created by deploy/deploy.sh)"
+
+# Cloud Run health checks of both services, on the port their container listens on.
+CONTAINER_PORT=8080
+# Startup: ready once Redis answers (and, for the UI connector, its Pub/Sub listener runs), for up
+# to 3 minutes: Direct VPC egress can take a minute or more to connect a new instance, and a
+# revision that cannot reach Redis (a wrong AUTH string or CA) never takes traffic.
+STARTUP_PROBE="httpGet.path=/readyz,httpGet.port=$CONTAINER_PORT,initialDelaySeconds=0,timeoutSeconds=3,periodSeconds=5,failureThreshold=36"
+# Liveness: the process answers, Redis or not: restarting an instance does not bring Redis back,
+# and restarting a UI connector drops every desktop's socket.
+LIVENESS_PROBE="httpGet.path=/healthz,httpGet.port=$CONTAINER_PORT,timeoutSeconds=5,periodSeconds=30,failureThreshold=3"
 
 # Source deploy/.env without letting it override what the caller exported (and did not leave empty).
 load_env_file() {
@@ -69,12 +91,24 @@ apply_defaults() {
   : "${CONNECTOR_SERVICE_ACCOUNT:=${CONNECTOR_SERVICE_ACCOUNT_ID}@${GCP_PROJECT_ID}.iam.gserviceaccount.com}"
   : "${INTERCEPTOR_SERVICE_ACCOUNT:=${INTERCEPTOR_SERVICE_ACCOUNT_ID}@${GCP_PROJECT_ID}.iam.gserviceaccount.com}"
   : "${JWT_SECRET_NAME:=aa-integration-jwt-secret}"
-  : "${VPC_CONNECTOR_NAME:=aa-integration-vpc}"
+  : "${VPC_EGRESS:=direct}"
   : "${VPC_NETWORK:=default}"
+  : "${VPC_SUBNET:=default}"
+  : "${VPC_CONNECTOR_NAME:=aa-integration-vpc}"
   : "${REDIS_IP_RANGE:=10.8.0.0/28}"
+  : "${REDIS_MODE:=instance}"
   : "${REDIS_INSTANCE_ID:=aa-integration-redis}"
+  : "${REDIS_TIER:=standard}"
   : "${REDIS_SIZE_GB:=5}"
-  : "${REDIS_TIER:=basic}"
+  : "${REDIS_SHARD_COUNT:=3}"
+  : "${REDIS_REPLICA_COUNT:=1}"
+  : "${REDIS_NODE_TYPE:=redis-standard-small}"
+  : "${REDIS_CONNECTION_POLICY:=aa-integration-redis}"
+  : "${REDIS_ENABLE_AUTH:=true}"
+  : "${REDIS_TRANSIT_ENCRYPTION:=server-authentication}"
+  : "${REDIS_AUTH_SECRET_NAME:=${REDIS_INSTANCE_ID}-auth}"
+  : "${REDIS_CA_SECRET_NAME:=${REDIS_INSTANCE_ID}-server-ca}"
+  : "${REDIS_WAIT_REPLICAS:=}"
   : "${REDIS_HOST:=}"
   : "${REDIS_PORT:=}"
   : "${ARTIFACT_REPOSITORY:=aa-integration}"
@@ -89,6 +123,7 @@ apply_defaults() {
   : "${INTERCEPTOR_SERVICE_URL:=}"
   : "${LOGGING_FILE:=}"
   : "${PUBSUB_INVOKER_SERVICE_ACCOUNT_ID:=cloud-run-pubsub-invoker}"
+  : "${PUSH_AUDIENCE:=${GCP_PROJECT_ID}/${SERVICE_REGION}/${INTERCEPTOR_SERVICE_NAME}/pubsub-push}"
   : "${SUGGESTION_TOPIC_ID:=aa-new-suggestion}"
   : "${NEW_MESSAGE_TOPIC_ID:=aa-new-message}"
   : "${LIFECYCLE_TOPIC_ID:=aa-conversation-lifecycle}"
@@ -100,6 +135,9 @@ apply_defaults() {
   : "${PUSH_MIN_RETRY_DELAY:=10s}"
   : "${PUSH_MAX_RETRY_DELAY:=600s}"
   : "${PUSH_MAX_DELIVERY_ATTEMPTS:=10}"
+  : "${METRICS_SIDECAR:=true}"
+  : "${METRICS_SIDECAR_IMAGE:=us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0}"
+  : "${DASHBOARD_ID:=aa-integration}"
 }
 
 load_config() {
@@ -111,6 +149,20 @@ load_config() {
   PUSH_TOPICS=("$SUGGESTION_TOPIC_ID" "$NEW_MESSAGE_TOPIC_ID" "$LIFECYCLE_TOPIC_ID" "$RECOGNITION_TOPIC_ID")
   PUSH_ROUTES=(human-agent-assistant-event new-message-event conversation-lifecycle-event
     new-recognition-result-notification-event)
+  NETWORK_PATH="projects/$GCP_PROJECT_ID/global/networks/$VPC_NETWORK"
+  # The APIs this configuration uses.
+  REQUIRED_APIS=(
+    run.googleapis.com cloudbuild.googleapis.com artifactregistry.googleapis.com
+    secretmanager.googleapis.com redis.googleapis.com pubsub.googleapis.com
+    dialogflow.googleapis.com compute.googleapis.com iam.googleapis.com
+  )
+  if [[ $VPC_EGRESS == connector ]]; then REQUIRED_APIS+=(vpcaccess.googleapis.com); fi
+  # Memorystore for Redis Cluster connects through Private Service Connect automation.
+  if [[ $REDIS_MODE == cluster ]]; then
+    REQUIRED_APIS+=(networkconnectivity.googleapis.com serviceconsumermanagement.googleapis.com)
+  fi
+  # Managed Service for Prometheus (where the sidecar writes) and the dashboard.
+  if [[ $METRICS_SIDECAR == true ]]; then REQUIRED_APIS+=(monitoring.googleapis.com); fi
 }
 
 subscription_for() { printf '%s%s' "$1" "$SUBSCRIPTION_SUFFIX"; }
@@ -143,6 +195,7 @@ validate_config() {
   validate_location
   validate_names
   validate_numbers
+  validate_choices
   if [[ ${AUTH_OPTION:-} == Skip ]]; then
     problem "AUTH_OPTION=Skip gives a token to anyone who asks; it is for local development only"
   fi
@@ -171,8 +224,12 @@ validate_names() {
     expect_match "$name" '^[^@[:space:]]+@[^@[:space:]]+\.gserviceaccount\.com$' "a service account email"
   done
   for name in CONNECTOR_SERVICE_NAME INTERCEPTOR_SERVICE_NAME VPC_CONNECTOR_NAME REDIS_INSTANCE_ID \
-    ARTIFACT_REPOSITORY CONNECTOR_IMAGE_NAME INTERCEPTOR_IMAGE_NAME; do
+    ARTIFACT_REPOSITORY CONNECTOR_IMAGE_NAME INTERCEPTOR_IMAGE_NAME VPC_NETWORK VPC_SUBNET \
+    REDIS_CONNECTION_POLICY DASHBOARD_ID; do
     expect_match "$name" '^[a-z][-a-z0-9]{0,61}[a-z0-9]$' "lowercase letters, digits and hyphens"
+  done
+  for name in JWT_SECRET_NAME REDIS_AUTH_SECRET_NAME REDIS_CA_SECRET_NAME; do
+    expect_match "$name" '^[A-Za-z0-9_-]{1,255}$' "a Secret Manager secret ID (letters, digits, - and _)"
   done
   for name in SUGGESTION_TOPIC_ID NEW_MESSAGE_TOPIC_ID LIFECYCLE_TOPIC_ID RECOGNITION_TOPIC_ID \
     DEAD_LETTER_TOPIC_ID DEAD_LETTER_SUBSCRIPTION; do
@@ -182,12 +239,19 @@ validate_names() {
   if [[ $(printf '%s\n' "${PUSH_TOPICS[@]}" "$DEAD_LETTER_TOPIC_ID" | sort -u | wc -l) -ne 5 ]]; then
     problem "the four notification topics and DEAD_LETTER_TOPIC_ID must all differ"
   fi
-  expect_match REDIS_TIER '^(basic|standard)$' "basic or standard"
   expect_match IMAGE_TAG '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' "a Docker tag"
+  # One value for the subscriptions' --push-auth-token-audience, the interceptor's PUSH_AUDIENCE
+  # and its Cloud Run custom audience: a list separator in it would split it.
+  expect_match PUSH_AUDIENCE '^[A-Za-z0-9][-A-Za-z0-9_.:/]{0,254}$' "a token audience without spaces or commas"
+  expect_match METRICS_SIDECAR_IMAGE '^[a-z0-9.-]+(/[-a-z0-9._]+)+(:[A-Za-z0-9_.-]+|@sha256:[0-9a-f]{64})$' \
+    "a container image with a tag or digest"
 }
 
 validate_numbers() {
   expect_int REDIS_SIZE_GB 1 300
+  expect_int REDIS_SHARD_COUNT 1 250
+  expect_int REDIS_REPLICA_COUNT 0 2
+  if [[ -n $REDIS_WAIT_REPLICAS ]]; then expect_int REDIS_WAIT_REPLICAS 0 2; fi
   # Cloud Run allows at most 1000 concurrent requests per instance.
   expect_int GUNICORN_WORKER_CONNECTIONS 1 1000
   expect_int CONNECTOR_MIN_INSTANCES 0 1000
@@ -196,6 +260,17 @@ validate_numbers() {
   expect_int PUSH_MAX_DELIVERY_ATTEMPTS 5 100
   expect_match PUSH_MIN_RETRY_DELAY '^[0-9]+s$' "a duration in seconds such as 10s"
   expect_match PUSH_MAX_RETRY_DELAY '^[0-9]+s$' "a duration in seconds such as 600s"
+}
+
+validate_choices() {
+  expect_match VPC_EGRESS '^(direct|connector)$' "direct (Direct VPC egress) or connector (Serverless VPC Access)"
+  expect_match REDIS_MODE '^(instance|cluster)$' "instance (Memorystore for Redis) or cluster (Memorystore for Redis Cluster)"
+  expect_match REDIS_TIER '^(basic|standard)$' "basic or standard"
+  expect_match REDIS_NODE_TYPE '^(redis-shared-core-nano|redis-standard-small|redis-highmem-medium|redis-highmem-xlarge)$' \
+    "a Redis Cluster node type (redis-standard-small, redis-highmem-medium, ...)"
+  expect_match REDIS_ENABLE_AUTH '^(true|false)$' "true or false"
+  expect_match REDIS_TRANSIT_ENCRYPTION '^(server-authentication|disabled)$' "server-authentication or disabled"
+  expect_match METRICS_SIDECAR '^(true|false)$' "true or false"
 }
 
 show_config() {

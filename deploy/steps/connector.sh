@@ -3,35 +3,34 @@
 
 step_connector() {
   local url
-  local -a env_vars
-  resolve_redis_endpoint
+  local -a env_vars passthrough secrets
+  resolve_redis
   build_image ui_connector/Dockerfile "$CONNECTOR_IMAGE_NAME"
-  mapfile -t env_vars < <(set_vars "${CONNECTOR_PASSTHROUGH_VARS[@]}" "${SHARED_PASSTHROUGH_VARS[@]}")
-  env_vars=(
-    "REDISHOST=$REDIS_HOST" "REDISPORT=$REDIS_PORT" "GCP_PROJECT_ID=$GCP_PROJECT_ID"
+  mapfile -t passthrough < <(set_vars "${CONNECTOR_PASSTHROUGH_VARS[@]}" "${SHARED_PASSTHROUGH_VARS[@]}")
+  mapfile -t env_vars < <(redis_env_vars)
+  env_vars+=(
+    "GCP_PROJECT_ID=$GCP_PROJECT_ID"
     "JWT_SECRET_KEY_PATH=$JWT_SECRET_MOUNT_PATH"
     "GUNICORN_WORKER_CONNECTIONS=$GUNICORN_WORKER_CONNECTIONS"
-    "${env_vars[@]}"
+    "${passthrough[@]}"
   )
+  mapfile -t secrets < <(redis_secrets)
+  secrets=("$JWT_SECRET_MOUNT_PATH=${JWT_SECRET_NAME}:latest" "${secrets[@]}")
   # What a Socket.IO server needs from Cloud Run, beyond the tutorial's flags:
   #   --session-affinity     a long-polling client's requests keep reaching the instance holding its session;
-  #   --no-cpu-throttling    CPU between requests, for heartbeats and the Redis subscriber of open sockets;
+  #   --no-cpu-throttling    CPU between requests, for heartbeats and the Redis subscriber of open sockets
+  #                          (and for the metrics sidecar's scrapes);
   #   --min-instances        an instance ready when desktops connect, rather than a cold start;
   #   --concurrency          exactly the connections the gevent worker holds (gunicorn worker_connections),
   #                          so Cloud Run neither queues nor sends what the worker cannot take.
-  change run deploy "$CONNECTOR_SERVICE_NAME" \
-    --image="$(image_ref "$CONNECTOR_IMAGE_NAME")" \
-    --region="$SERVICE_REGION" \
+  deploy_service "$CONNECTOR_SERVICE_NAME" "$CONNECTOR_IMAGE_NAME" env_vars secrets \
     --service-account="$CONNECTOR_SERVICE_ACCOUNT" \
     --allow-unauthenticated \
     --timeout=3600 \
-    --vpc-connector="$VPC_CONNECTOR_NAME" \
     --session-affinity \
     --no-cpu-throttling \
     --min-instances="$CONNECTOR_MIN_INSTANCES" \
-    --concurrency="$GUNICORN_WORKER_CONNECTIONS" \
-    --set-env-vars="$(env_vars_arg "${env_vars[@]}")" \
-    --update-secrets="$JWT_SECRET_MOUNT_PATH=${JWT_SECRET_NAME}:latest"
+    --concurrency="$GUNICORN_WORKER_CONNECTIONS"
   url=$(service_url "$CONNECTOR_SERVICE_NAME" '<UI_CONNECTOR_URL>')
   info "  UI connector: $url"
 }

@@ -2,7 +2,7 @@
 # Step "next-steps": what the operator still does by hand. Printed on stdout.
 
 step_next_steps() {
-  local url topics=projects/$GCP_PROJECT_ID/topics
+  local url topics=projects/$GCP_PROJECT_ID/topics item
   url=$(service_url "$CONNECTOR_SERVICE_NAME" '<UI_CONNECTOR_URL>')
   cat <<EOT
 
@@ -29,4 +29,15 @@ Done. What remains is done by hand:
 4. Messages the interceptor refused $PUSH_MAX_DELIVERY_ATTEMPTS times wait in $DEAD_LETTER_SUBSCRIPTION:
      gcloud pubsub subscriptions pull $DEAD_LETTER_SUBSCRIPTION --project=$GCP_PROJECT_ID --limit=10
 EOT
+  if [[ $METRICS_SIDECAR == true ]]; then
+    cat <<EOT
+
+5. Pushes, deliveries, connected desktops and lag: the dashboard
+     $(dashboard_url)
+EOT
+  fi
+  if ((${#DEPLOY_REPORTS[@]})); then
+    printf '\nSettings that differ from the configuration, which deploy.sh did not change:\n'
+    for item in "${DEPLOY_REPORTS[@]}"; do printf '  - %s\n' "$item"; done
+  fi
 }

@@ -8,7 +8,7 @@ step_registry() {
   ensure "Artifact Registry repository $ARTIFACT_REPOSITORY" \
     artifacts repositories describe "$ARTIFACT_REPOSITORY" --location="$SERVICE_REGION" -- \
     artifacts repositories create "$ARTIFACT_REPOSITORY" --repository-format=docker \
-    --location="$SERVICE_REGION" --description='Agent Assist backend images'
+    --location="$SERVICE_REGION" --description='Agent Assist backend images' --labels="$DEPLOY_LABEL"
   REGISTRY_READY=true
 }
 

@@ -28,7 +28,7 @@ secret_has_enabled_version() {
 step_secret() {
   if ! exists secrets describe "$JWT_SECRET_NAME"; then
     store_generated_secret secrets create "$JWT_SECRET_NAME" --data-file=- \
-      --replication-policy=user-managed --locations="$SERVICE_REGION"
+      --replication-policy=user-managed --locations="$SERVICE_REGION" --labels="$DEPLOY_LABEL"
     created "secret $JWT_SECRET_NAME"
   elif secret_has_enabled_version; then
     unchanged "secret $JWT_SECRET_NAME"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.fake_gcloud import split_call, split_env_vars
+from tests.deploy.fake_gcloud import split_call, split_containers, split_env_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_DIR = REPO_ROOT / "deploy"
@@ -49,6 +49,14 @@ class Call:
     def env_vars(self) -> dict[str, str]:
         return split_env_vars(self.flags.get("--set-env-vars", ""))
 
+    def containers(self) -> dict[str, dict]:
+        """`run deploy`: each container's flags (--container=NAME and what follows it)."""
+        return split_containers(self.argv)[1]
+
+    def service_flags(self) -> dict:
+        """`run deploy`: the flags that apply to the whole service."""
+        return split_containers(self.argv)[0]
+
 
 @dataclass
 class Run:
@@ -83,8 +91,16 @@ class FakeGcloud:
         self.bin.mkdir(parents=True)
         self.state.mkdir()
         shim = self.bin / "gcloud"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S "{FAKE_GCLOUD}" "$@"\n')
+        # Imported rather than run as a script, so that Python keeps it compiled between calls.
+        start = (f"import sys; sys.path.insert(0, {str(FAKE_GCLOUD.parent)!r}); import fake_gcloud; "
+                 "sys.exit(fake_gcloud.main(sys.argv[1:]))")
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -I -S -c "{start}" "$@"\n')
         shim.chmod(0o755)
+        # The scripts' python3 (they need any Python 3): this one, rather than a version manager's
+        # shim that takes longer to start than the work it does.
+        python = self.bin / "python3"
+        python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        python.chmod(0o755)
 
     def all_calls(self) -> list[Call]:
         log = self.state / "calls.jsonl"
@@ -116,6 +132,21 @@ class FakeGcloud:
             **config,
         }
 
+    def state_json(self) -> dict:
+        state = self.state / "state.json"
+        return json.loads(state.read_text()) if state.exists() else {}
+
+    def secret_versions(self, name: str) -> list[str]:
+        """What each version of a Secret Manager secret holds, oldest first."""
+        return self.state_json().get("versions", {}).get(name, [])
+
+    def gcloud(self, *argv: str, stdin: str = "") -> None:
+        """Run the stand-in directly, as an operator (or the tutorial) once did, to shape the project."""
+        env = self.env({}, None)
+        result = subprocess.run([str(self.bin / "gcloud"), *argv, f"--project={PROJECT}"], env=env, input=stdin,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"gcloud {' '.join(argv)}: {result.stderr}"
+
     def run(self, script: Path, *args: str, config: dict[str, str] | None = None,
             env_file: Path | None = None, stdin=subprocess.DEVNULL) -> Run:
         before = len(self.all_calls())
@@ -129,6 +160,14 @@ class FakeGcloud:
 @pytest.fixture
 def fake_gcloud(tmp_path) -> FakeGcloud:
     return FakeGcloud(tmp_path / "fake")
+
+
+def copy_of(fake: FakeGcloud, directory: Path) -> FakeGcloud:
+    """A new stand-in holding what FAKE's project holds (its calls not included): a test may change
+    it without disturbing a session fixture, and without deploying everything again."""
+    copy = FakeGcloud(directory)
+    (copy.state / "state.json").write_text((fake.state / "state.json").read_text())
+    return copy
 
 
 @dataclass
@@ -173,3 +212,143 @@ def admin_runs(tmp_path_factory) -> tuple[Run, Run]:
     fake = FakeGcloud(tmp_path_factory.mktemp("admin"))
     config = {**CONFIG, "ADMIN_ACCOUNT": ADMIN}
     return fake.run(DEPLOY, "admin", config=config).ok(), fake.run(DEPLOY, "admin", config=config).ok()
+
+
+def make_existing_project(fake: FakeGcloud, region: str = CONFIG["SERVICE_REGION"]) -> None:
+    """What the tutorial (or deploy.sh before least privilege, Direct VPC egress and Redis AUTH)
+    left in a project: a basic-tier Redis without AUTH or TLS, a VPC connector the services use,
+    the tutorial's roles, topics without labels and push subscriptions with other settings."""
+    at = f"--region={region}"
+    invoker = f"cloud-run-pubsub-invoker@{PROJECT}.iam.gserviceaccount.com"
+    for account, what in (("aa-ui-connector", "UI connector"), ("aa-pubsub-interceptor", "Pubsub interceptor")):
+        fake.gcloud("iam", "service-accounts", "create", account, f"--display-name=Agent Assist integration - {what}",
+                    f"--description=Agent Assist integration - {what} service account")
+    fake.gcloud("iam", "service-accounts", "create", "cloud-run-pubsub-invoker",
+                "--description=Agent Assist integration - identity of Pub/Sub pushes to the interceptor")
+    for account, roles in (("aa-ui-connector", TUTORIAL_CONNECTOR_ROLES), ("aa-pubsub-interceptor", TUTORIAL_INTERCEPTOR_ROLES)):
+        for role in roles:
+            fake.gcloud("projects", "add-iam-policy-binding", PROJECT,
+                        f"--member=serviceAccount:{account}@{PROJECT}.iam.gserviceaccount.com", f"--role={role}")
+    fake.gcloud("secrets", "create", "aa-integration-jwt-secret", "--data-file=-", stdin="an-old-jwt-key-of-48-characters-or-so-0123456789")
+    fake.gcloud("secrets", "add-iam-policy-binding", "aa-integration-jwt-secret",
+                f"--member=serviceAccount:aa-ui-connector@{PROJECT}.iam.gserviceaccount.com",
+                "--role=roles/secretmanager.secretAccessor")
+    fake.gcloud("redis", "instances", "create", "aa-integration-redis", "--size=5", at, "--tier=basic",
+                "--network=default", "--redis-version=redis_6_x")
+    fake.gcloud("compute", "networks", "vpc-access", "connectors", "create", "aa-integration-vpc", "--network=default",
+                at, "--range=10.8.0.0/28")
+    fake.gcloud("artifacts", "repositories", "create", "aa-integration", "--repository-format=docker", f"--location={region}")
+    for service, image, account in (("ui-connector", "ui-connector", "aa-ui-connector"),
+                                    ("cloud-pubsub-interceptor", "cloud-pubsub-interceptor", "aa-pubsub-interceptor")):
+        reference = f"{region}-docker.pkg.dev/{PROJECT}/aa-integration/{image}:old"
+        fake.gcloud("builds", "submit", str(REPO_ROOT), f"--substitutions=_DOCKERFILE=x,_IMAGE={reference}")
+        deploy = ["run", "deploy", service, f"--image={reference}", at, f"--service-account={account}@{PROJECT}.iam.gserviceaccount.com",
+                  "--vpc-connector=aa-integration-vpc", "--set-env-vars=REDISHOST=10.127.0.3,REDISPORT=6379"]
+        if service == "ui-connector":
+            deploy.append("--update-secrets=/secret/jwt_secret_key=aa-integration-jwt-secret:latest")
+        fake.gcloud(*deploy)
+    url = "https://cloud-pubsub-interceptor-x7f3kq2lma-uc.a.run.app"
+    for topic, route in TOPIC_ROUTES.items():
+        fake.gcloud("pubsub", "topics", "create", topic)
+        fake.gcloud("pubsub", "subscriptions", "create", f"{topic}-interceptor", f"--topic={topic}",
+                    f"--push-endpoint={url}/{route}", f"--push-auth-service-account={invoker}", "--ack-deadline=10")
+
+
+TOPIC_ROUTES = {
+    "aa-new-suggestion": "human-agent-assistant-event",
+    "aa-new-message": "new-message-event",
+    "aa-conversation-lifecycle": "conversation-lifecycle-event",
+    "aa-new-recognition-result": "new-recognition-result-notification-event",
+}
+# The roles the tutorial grants the runtime accounts.
+TUTORIAL_CONNECTOR_ROLES = ["roles/pubsub.editor", "roles/redis.editor", "roles/vpcaccess.user",
+                            "roles/compute.viewer", "roles/dialogflow.agentAssistClient"]
+TUTORIAL_INTERCEPTOR_ROLES = ["roles/redis.editor", "roles/vpcaccess.user", "roles/compute.viewer"]
+
+
+@dataclass
+class Convergence:
+    fake: FakeGcloud
+    first: Run
+    second: Run
+    deployed: dict  # the stand-in's state after the second run
+    teardown: Run
+
+
+@pytest.fixture(scope="session")
+def convergence(tmp_path_factory) -> Convergence:
+    """deploy.sh twice against a project the tutorial set up (see make_existing_project), then teardown."""
+    fake = FakeGcloud(tmp_path_factory.mktemp("existing"))
+    make_existing_project(fake)
+    first = fake.run(DEPLOY).ok()
+    second = fake.run(DEPLOY).ok()
+    deployed = fake.state_json()
+    removed = fake.run(TEARDOWN, "--yes").ok()
+    return Convergence(fake, first, second, deployed, removed)
+
+
+CLUSTER_CONFIG = {**CONFIG, "REDIS_MODE": "cluster"}
+
+
+@pytest.fixture(scope="session")
+def cluster_deployment(tmp_path_factory) -> Deployment:
+    """The whole deployment with REDIS_MODE=cluster, twice."""
+    fake = FakeGcloud(tmp_path_factory.mktemp("cluster"))
+    first = fake.run(DEPLOY, config=CLUSTER_CONFIG).ok()
+    second = fake.run(DEPLOY, config=CLUSTER_CONFIG).ok()
+    return Deployment(fake, first, second)
+
+
+@pytest.fixture(scope="session")
+def cluster_convergence(tmp_path_factory) -> Run:
+    """The redis step against an existing cluster with other settings than the configuration's."""
+    fake = FakeGcloud(tmp_path_factory.mktemp("cluster-existing"))
+    fake.run(DEPLOY, "network", config=CLUSTER_CONFIG).ok()
+    fake.gcloud("redis", "clusters", "create", "aa-integration-redis", f"--region={CONFIG['SERVICE_REGION']}",
+                f"--network=projects/{PROJECT}/global/networks/default", "--shard-count=1", "--replica-count=0",
+                "--node-type=redis-shared-core-nano")
+    return fake.run(DEPLOY, "redis", config=CLUSTER_CONFIG).ok()
+
+
+RECONFIGURED = {**CONFIG, "METRICS_SIDECAR": "false", "REDIS_HOST": "10.0.0.5", "REDIS_PORT": "6379",
+                "REDIS_ENABLE_AUTH": "false", "REDIS_TRANSIT_ENCRYPTION": "disabled"}
+
+
+@dataclass
+class Reconfigured:
+    fake: FakeGcloud
+    run: Run
+
+
+@pytest.fixture(scope="session")
+def reconfigured(deployment, tmp_path_factory) -> Reconfigured:
+    """The deployed project (a copy), redeployed without the metrics sidecar and pointed at another
+    Redis that has neither AUTH nor TLS (RECONFIGURED)."""
+    fake = copy_of(deployment.fake, tmp_path_factory.mktemp("reconfigured"))
+    return Reconfigured(fake, fake.run(DEPLOY, "service-accounts", "connector", "interceptor", config=RECONFIGURED).ok())
+
+
+# The tutorial's shape, chosen on purpose: connector, basic tier, no sidecar.
+LEAN_CONFIG = {**CONFIG, "VPC_EGRESS": "connector", "REDIS_TIER": "basic", "METRICS_SIDECAR": "false"}
+
+
+@pytest.fixture(scope="session")
+def lean_deployment(tmp_path_factory) -> Deployment:
+    """The whole deployment with VPC_EGRESS=connector, REDIS_TIER=basic and METRICS_SIDECAR=false, twice."""
+    fake = FakeGcloud(tmp_path_factory.mktemp("lean"))
+    first = fake.run(DEPLOY, config=LEAN_CONFIG).ok()
+    second = fake.run(DEPLOY, config=LEAN_CONFIG).ok()
+    return Deployment(fake, first, second)
+
+
+@dataclass
+class DryRuns:
+    runs: list[Run]
+
+
+@pytest.fixture(scope="session")
+def dry_runs(tmp_path_factory) -> DryRuns:
+    """Dry runs of deploy.sh in each mode and of teardown.sh: every command they would make, printed."""
+    fake = FakeGcloud(tmp_path_factory.mktemp("dry"))
+    return DryRuns([fake.run(DEPLOY, "--dry-run", config=config).ok() for config in (CONFIG, CLUSTER_CONFIG, LEAN_CONFIG)]
+                   + [fake.run(TEARDOWN, "--dry-run", config=config).ok() for config in (CONFIG, CLUSTER_CONFIG, LEAN_CONFIG)])

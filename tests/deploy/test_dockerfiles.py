@@ -6,6 +6,7 @@ the project's virtualenv first on PATH, as the image runs it from /app.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -14,9 +15,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,6 +37,7 @@ SERVICE_MODULES = {
     "ui_connector": ["ui_connector.gunicorn_conf", "ui_connector.app"],
 }
 PROJECT_PACKAGES = {"aa_common", "cloud_pubsub_interceptor", "ui_connector", "devstack"}
+LOCKS = {"cloud_pubsub_interceptor": "interceptor.txt", "ui_connector": "ui-connector.txt"}
 
 
 def stages(service: str) -> list[list[tuple[str, str]]]:
@@ -96,15 +100,33 @@ def test_final_stage_is_slim_python_without_root(service):
     users = arguments(stage, "USER")
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert any("PORT=" in env for env in arguments(stage, "ENV")), "a default PORT for running outside Cloud Run"
-    assert any(re.search(r"\bpip install \.(\s|$)", run) for run in arguments(stage, "RUN"))
+    runs = arguments(stage, "RUN")
+    # Dependencies from the service's hashed lock first, then the project alone (no resolution).
+    locked = [i for i, run in enumerate(runs) if f"--require-hashes -r requirements/{LOCKS[service]}" in run]
+    project = [i for i, run in enumerate(runs) if re.search(r"\bpip install --no-deps --no-build-isolation \.(\s|$)", run)]
+    assert locked and project and locked[0] < project[0]
+    assert not any(re.search(r"pip install (?!.*--no-deps).*\s\.(\s|$)", run) for run in runs), "an unlocked install"
+
+
+# Node.js release lines: (first day of Active LTS, end of life). An image built on a line past its
+# end of life gets no security fixes; this table is the reminder to move on.
+NODE_LINES = {20: (date(2023, 10, 24), date(2026, 4, 30)), 22: (date(2024, 10, 29), date(2027, 4, 30)),
+              24: (date(2025, 10, 28), date(2028, 4, 30)), 26: (date(2026, 10, 28), date(2029, 4, 30))}
 
 
 def test_ui_connector_image_carries_the_socket_io_client():
     node, python = stages("ui_connector")
     name = arguments(node, "FROM")[0].split()
-    assert name[0] == "node:20-slim" and name[1].upper() == "AS"
+    image, _, tag = name[0].partition(":")
+    assert image == "node" and tag.endswith("-slim") and name[1].upper() == "AS"
+    major = int(tag.split("-")[0])
+    active_lts, end_of_life = NODE_LINES[major]
+    assert active_lts <= date.today() < end_of_life, f"node {major} is not a supported LTS line today"
+    newer = [line for line, (start, _) in NODE_LINES.items() if line > major and start <= date.today()]
+    assert not newer, f"node {newer[-1]} is the Active LTS line now"
     install = " ".join(arguments(node, "RUN"))
-    assert "npm ci" in install and "--omit=dev" in install
+    assert "npm ci" in install and "--omit=dev" in install and "npm install" not in install
+    assert arguments(node, "COPY") == ["package.json package-lock.json ./"], "installed from the lock file only"
     copies = [args.split() for args in arguments(python, "COPY") if args.startswith(f"--from={name[2]}")]
     assert [copy[1:] for copy in copies] == [
         [f"{arguments(node, 'WORKDIR')[0]}/node_modules/socket.io-client/dist", "/app/node_modules/socket.io-client/dist"]]
@@ -170,15 +192,67 @@ def redis_port():
     server.wait(timeout=10)
 
 
+# Loaded first by the Python it runs under: files of any installed distribution outside the
+# service's lock (and the project, pip and setuptools, which the image has too) cannot be imported.
+# The project's virtualenv holds every service's and every test's packages; the image only its own.
+ONLY_THE_LOCK = """
+import importlib.machinery, importlib.metadata, os, re, sys
+allowed = set(os.environ["ONLY_DISTRIBUTIONS"].split(","))
+blocked = set()
+for dist in importlib.metadata.distributions():
+    if re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower() not in allowed:
+        blocked.update(os.path.realpath(dist.locate_file(f)) for f in dist.files or ())
+
+class OnlyTheLock:
+    def find_spec(self, name, path=None, target=None):
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.origin and os.path.realpath(spec.origin) in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r} in the image (not in its lock)", name=name)
+        return None
+
+sys.meta_path.insert(0, OnlyTheLock())
+"""
+
+
+def load_locks_module():
+    if "requirements_locks" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("requirements_locks", REPO_ROOT / "requirements" / "locks.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["requirements_locks"]
+
+
+def only_the_lock(service: str, directory: Path) -> dict[str, str]:
+    """Environment additions that limit a Python process to SERVICE's locked distributions."""
+    locks = load_locks_module()
+    allowed = set(locks.read_lock(REPO_ROOT / "requirements" / LOCKS[service]))
+    allowed |= set(locks.read_lock(REPO_ROOT / "requirements" / "build.txt")) | {"agent-assist-backend"}
+    (directory / "sitecustomize.py").write_text(ONLY_THE_LOCK)
+    return {"PYTHONPATH": str(directory), "ONLY_DISTRIBUTIONS": ",".join(sorted(allowed))}
+
+
+def test_the_lock_limit_can_fail(tmp_path):
+    env = {"PATH": os.environ["PATH"], **only_the_lock("cloud_pubsub_interceptor", tmp_path)}
+    probe = "import flask, redis, google.auth\ntry:\n import socketio\nexcept ImportError: print('blocked')"
+    result = subprocess.run([str(VENV_BIN / "python"), "-c", probe], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "blocked"
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_command_serves_healthz_on_port(service, redis_port, tmp_path):
+    """The image's command, with only the packages of the service's lock importable, serves /healthz."""
     port = free_port()
     secret_file = tmp_path / "jwt_secret_key"
     secret_file.write_text(secrets.token_urlsafe(48))
+    site = tmp_path / "site"
+    site.mkdir()
     env = {
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}", "HOME": str(tmp_path), "LANG": "C.UTF-8",
         "PORT": str(port), "REDISHOST": "127.0.0.1", "REDISPORT": str(redis_port),
         "GCP_PROJECT_ID": "test-project", "JWT_SECRET_KEY_PATH": str(secret_file),
+        **only_the_lock(service, site),
     }
     argv = command(service)
     assert Path(shutil.which(argv[0], path=env["PATH"])).parent == VENV_BIN
