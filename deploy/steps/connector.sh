@@ -11,7 +11,9 @@ step_connector() {
   env_vars+=(
     "GCP_PROJECT_ID=$GCP_PROJECT_ID"
     "JWT_SECRET_KEY_PATH=$JWT_SECRET_MOUNT_PATH"
-    "GUNICORN_WORKER_CONNECTIONS=$GUNICORN_WORKER_CONNECTIONS"
+    "SOCKET_MAX_CONNECTIONS=$SOCKET_MAX_CONNECTIONS"
+    # Cloud Run's front end appends one X-Forwarded-For hop: the desktop's address.
+    "TRUSTED_PROXY_HOPS=$TRUSTED_PROXY_HOPS"
     "${passthrough[@]}"
   )
   mapfile -t secrets < <(redis_secrets)
@@ -21,8 +23,9 @@ step_connector() {
   #   --no-cpu-throttling    CPU between requests, for heartbeats and the Redis subscriber of open sockets
   #                          (and for the metrics sidecar's scrapes);
   #   --min-instances        an instance ready when desktops connect, rather than a cold start;
-  #   --concurrency          exactly the connections the gevent worker holds (gunicorn worker_connections),
-  #                          so Cloud Run neither queues nor sends what the worker cannot take.
+  #   --concurrency          the desktops an instance admits plus room for their HTTP calls: exactly the
+  #                          connections its gevent worker holds, so Cloud Run neither queues nor sends
+  #                          what the worker cannot take.
   deploy_service "$CONNECTOR_SERVICE_NAME" "$CONNECTOR_IMAGE_NAME" env_vars secrets \
     --service-account="$CONNECTOR_SERVICE_ACCOUNT" \
     --allow-unauthenticated \
@@ -30,7 +33,7 @@ step_connector() {
     --session-affinity \
     --no-cpu-throttling \
     --min-instances="$CONNECTOR_MIN_INSTANCES" \
-    --concurrency="$GUNICORN_WORKER_CONNECTIONS"
+    --concurrency="$((SOCKET_MAX_CONNECTIONS + CONNECTOR_HTTP_HEADROOM))"
   url=$(service_url "$CONNECTOR_SERVICE_NAME" '<UI_CONNECTOR_URL>')
   info "  UI connector: $url"
 }

@@ -15,7 +15,7 @@ step_interceptor() {
   # token itself: the audience every subscription sends, issued to the push identity.
   env_vars+=(
     "GCP_PROJECT_ID=$GCP_PROJECT_ID"
-    "GUNICORN_THREADS=$INTERCEPTOR_THREADS"
+    "INTERCEPTOR_WORKERS=$INTERCEPTOR_WORKERS"
     "PUSH_AUDIENCE=$PUSH_AUDIENCE"
     "PUSH_SERVICE_ACCOUNT=$PUBSUB_INVOKER_SERVICE_ACCOUNT"
     "${passthrough[@]}"
@@ -34,7 +34,7 @@ step_interceptor() {
     --ingress=internal \
     --set-custom-audiences="$PUSH_AUDIENCE" \
     "$cpu" \
-    --concurrency="$INTERCEPTOR_THREADS"
+    --concurrency="$INTERCEPTOR_CONCURRENCY"
   resolve_interceptor_url
   info "  interceptor: $INTERCEPTOR_SERVICE_URL (internal ingress)"
 }

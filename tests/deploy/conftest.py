@@ -23,7 +23,7 @@ PROJECT = "aa-deploy-test"
 CONFIG = {
     "GCP_PROJECT_ID": PROJECT,
     "SERVICE_REGION": "europe-west1",
-    "GUNICORN_WORKER_CONNECTIONS": "800",
+    "SOCKET_MAX_CONNECTIONS": "800",
     "LOGGING_FILE": "/tmp/interceptor.log",
     "AUTH_OPTION": "OIDC",
     "OIDC_ISSUER": "https://issuer.example.com",

@@ -256,12 +256,13 @@ def test_ui_connector_is_deployed_for_socket_io(deployment):
     assert flags["--session-affinity"] is True
     assert flags["--no-cpu-throttling"] is True
     assert flags["--min-instances"] == "1"
-    assert flags["--concurrency"] == CONFIG["GUNICORN_WORKER_CONNECTIONS"]
+    assert flags["--concurrency"] == str(int(CONFIG["SOCKET_MAX_CONNECTIONS"]) + 100)
     assert flags["--labels"] == LABEL
     app = app_container(deploy)
     assert app["--image"].startswith(f"{REGION}-docker.pkg.dev/{PROJECT}/aa-integration/ui-connector:")
     env = deploy.env_vars()
-    assert env["GUNICORN_WORKER_CONNECTIONS"] == flags["--concurrency"]
+    assert env["SOCKET_MAX_CONNECTIONS"] == CONFIG["SOCKET_MAX_CONNECTIONS"]
+    assert env["TRUSTED_PROXY_HOPS"] == "1", "Cloud Run's front end appends the desktop's address"
     assert env["GCP_PROJECT_ID"] == PROJECT
     assert env["JWT_SECRET_KEY_PATH"] == "/secret/jwt_secret_key"
     # Optional settings pass through, commas in a value included.
@@ -313,6 +314,7 @@ def test_interceptor_is_deployed_private_and_checks_the_push_token(deployment):
     assert env["PUSH_AUDIENCE"] == AUDIENCE
     assert env["PUSH_SERVICE_ACCOUNT"] == INVOKER_SA
     assert env["LOGGING_FILE"] == CONFIG["LOGGING_FILE"]
+    assert env["INTERCEPTOR_WORKERS"] == "1" and flags["--concurrency"] == "80"
     assert "CORS_ALLOWED_ORIGINS" not in env
     assert "/secret/jwt_secret_key" not in app["--update-secrets"], "only the UI connector signs JWTs"
 
@@ -499,7 +501,7 @@ def test_help_lists_every_step_and_runs_nothing(fake_gcloud):
     (["bogus"], CONFIG, "unknown step: bogus"),
     ([], {**CONFIG, "GCP_PROJECT_ID": ""}, "GCP_PROJECT_ID must be set"),
     ([], {**CONFIG, "GCP_PROJECT_ID": "enter_project_id_here"}, "GCP_PROJECT_ID must be a Google Cloud project ID"),
-    ([], {**CONFIG, "GUNICORN_WORKER_CONNECTIONS": "5000"}, "GUNICORN_WORKER_CONNECTIONS must be a whole number"),
+    ([], {**CONFIG, "SOCKET_MAX_CONNECTIONS": "950"}, "SOCKET_MAX_CONNECTIONS must be a whole number"),
     ([], {**CONFIG, "REDIS_IP_RANGE": "10.8.0.0/24"}, "REDIS_IP_RANGE must be an unused /28"),
     ([], {**CONFIG, "AUTH_OPTION": "Skip"}, "AUTH_OPTION=Skip"),
     ([], {**CONFIG, "VPC_EGRESS": "serverless"}, "VPC_EGRESS must be direct"),

@@ -17,7 +17,7 @@ locks = load_locks_module()
 
 # What only the UI connector uses: it must not weigh on the interceptor's image.
 CONNECTOR_ONLY = {"python-socketio", "python-engineio", "flask-socketio", "simple-websocket", "gevent", "greenlet",
-                  "google-cloud-secret-manager", "flask-cors", "pyjwt", "grpcio"}
+                  "google-cloud-secret-manager", "flask-cors", "pyjwt", "grpcio", "gunicorn"}
 DEV_ONLY = {"pytest", "fakeredis", "playwright", "uv", "websocket-client", "google-cloud-dialogflow"}
 
 
@@ -33,7 +33,7 @@ def test_the_interceptor_image_carries_no_socket_io_gevent_or_secret_manager():
     pinned = set(lock("interceptor.txt"))
     assert not pinned & CONNECTOR_ONLY
     assert not pinned & DEV_ONLY
-    assert {"flask", "gunicorn", "redis", "google-auth", "requests"} <= pinned
+    assert {"flask", "granian", "redis", "hiredis", "orjson", "prometheus-client", "google-auth", "requests"} <= pinned
 
 
 def test_the_connector_image_carries_no_test_tools():
@@ -65,8 +65,8 @@ def test_the_build_lock_satisfies_the_build_backend():
 
 @pytest.mark.parametrize("mutation, expected", [
     # A dependency added to pyproject.toml without `make lock`.
-    (lambda text: text.replace('interceptor = []', 'interceptor = ["prometheus-client>=0.20"]'),
-     "requirements/interceptor.txt lacks prometheus-client>=0.20"),
+    (lambda text: text.replace('"granian>=2.8,<3",', '"granian>=2.8,<3",\n    "msgspec>=0.18",'),
+     "requirements/interceptor.txt lacks msgspec>=0.18"),
     # A specifier tightened past what is pinned.
     (lambda text: text.replace('"redis>=5.0,<9"', '"redis>=99"'), "pins redis==",),
     # A dependency moved to the shared base reaches the interceptor's lock too.
