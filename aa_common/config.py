@@ -80,6 +80,10 @@ class RedisSettings:
     tls_check_hostname: bool = True
     timeout_seconds: float = 2.0
     max_connections: int = 64
+    cluster: bool = False
+    iam_auth: bool = False
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 500
 
     @classmethod
     def from_env(cls, env: Env) -> "RedisSettings":
@@ -98,7 +102,22 @@ class RedisSettings:
             tls_check_hostname=env.bool("REDIS_TLS_CHECK_HOSTNAME", default=not _is_ip_address(host)),
             timeout_seconds=env.float("REDIS_TIMEOUT_SECONDS", 2.0, minimum=0.1),
             max_connections=env.int("REDIS_MAX_CONNECTIONS", 64, minimum=4),
+            cluster=env.bool("REDIS_CLUSTER"),
+            iam_auth=_redis_auth(env) == "iam",
+            wait_replicas=env.int("REDIS_WAIT_REPLICAS", 0),
+            wait_timeout_ms=env.int("REDIS_WAIT_TIMEOUT_MS", 500, minimum=1),
         )
+
+
+def _redis_auth(env: Env) -> str:
+    """``password`` (REDIS_PASSWORD, Memorystore for Redis' AUTH string) or ``iam`` (Memorystore for Redis
+    Cluster, which takes an OAuth access token of the service's own account instead)."""
+    value = env.str("REDIS_AUTH", "password").lower()
+    if value not in ("password", "iam"):
+        raise ConfigError(f"REDIS_AUTH must be password or iam, got {value!r}")
+    if value == "iam" and env.str("REDIS_PASSWORD"):
+        raise ConfigError("REDIS_AUTH=iam authenticates with an access token: REDIS_PASSWORD must not be set too")
+    return value
 
 
 def _is_ip_address(host: str) -> bool:

@@ -6,15 +6,20 @@ Per conversation (``C`` is the location-free name, see ``aa_common.conversations
   ``payload`` (``Event.to_json()``); capped by MAXLEN and expiring after the
   retention period, refreshed on every write. Late joiners and reconnecting
   desktops replay it.
-- ``aa:{C}`` a Pub/Sub channel; each message is ``<stream id> <payload>``.
+- ``aa:{C}`` a Pub/Sub channel; each message is ``<stream id> <payload>``. On a Redis Cluster it
+  is a shard channel (SPUBLISH / SSUBSCRIBE): a publish reaches only the shard owning the slot.
 - ``aa:{C}:seen:<data type>:<messageId>`` marks a Pub/Sub message as stored (its value
   is the stream id), so a redelivery is acknowledged without being stored or published
   again. Message ids are unique per topic only, hence the data type (one per topic).
 
-The braces are a Redis Cluster hash tag: all of a conversation's keys live on one
-shard, so the store-and-publish script below touches a single slot. (The design
-suggested ``aa:dedup:<messageId>``; keeping the marker inside the conversation's
-hash tag is what lets one script check it, append and publish atomically.)
+The braces are a Redis Cluster hash tag: all of a conversation's keys (and its channel) live on
+one shard, so the store-and-publish script below runs on a single slot. (The design suggested
+``aa:dedup:<messageId>``; keeping the marker inside the conversation's hash tag is what lets one
+script check it, append and publish atomically.)
+
+Durability: with ``REDIS_WAIT_REPLICAS`` > 0 an append is answered only once that many replicas
+have it (WAIT, in the same round trip); otherwise ``NotReplicated``, and the push gets a 503 so
+Pub/Sub redelivers: a failover can then not lose an event Pub/Sub was told is stored.
 """
 from __future__ import annotations
 
@@ -24,24 +29,31 @@ from dataclasses import dataclass
 
 import redis
 
-from aa_common.config import RetentionSettings
+from aa_common.config import RedisSettings, RetentionSettings
 from aa_common.events import Event
 from aa_common.metrics import timed_redis
-from aa_common.redis_client import DedicatedConnection
+from aa_common.redis_client import ClusterNodeCalls, DedicatedConnection
 
-# KEYS: the message's marker, the stream. ARGV: the channel, the payload. The retention settings are
-# written into the script (one script per configuration) rather than sent with every push.
+# KEYS: the message's marker, the stream. ARGV: the channel, the payload. The retention settings
+# and the publish command are written into the script (one script per configuration) rather than
+# sent with every push. A redelivery touches the marker: a write, so that a WAIT after it also
+# waits for the first delivery's writes to reach the replicas (they replicate in order).
 _STORE_AND_PUBLISH = """
 local stored = redis.call('GET', KEYS[1])
 if stored then
+  redis.call('EXPIRE', KEYS[1], %(seconds)d)
   return {0, stored}
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', %(max_events)d, '*', 'payload', ARGV[2])
 redis.call('EXPIRE', KEYS[2], %(seconds)d)
 redis.call('SET', KEYS[1], id, 'EX', %(seconds)d)
-redis.call('PUBLISH', ARGV[1], id .. ' ' .. ARGV[2])
+redis.call('%(publish)s', ARGV[1], id .. ' ' .. ARGV[2])
 return {1, id}
 """
+
+
+class NotReplicated(redis.RedisError):
+    """The event is on the primary, but fewer replicas than required confirmed it in time."""
 
 _EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 CHANNEL_PREFIX = "aa:{"
@@ -100,26 +112,41 @@ class AppendResult:
 class EventStore:
     """Appends events durably and reads them back, per conversation."""
 
-    def __init__(self, client: redis.Redis, retention: RetentionSettings):
+    def __init__(self, client: redis.Redis | redis.RedisCluster, retention: RetentionSettings,
+                 redis_settings: RedisSettings = RedisSettings()):
         self._client = client
+        self._cluster = isinstance(client, redis.RedisCluster)
         self._script = _STORE_AND_PUBLISH % {"seconds": retention.seconds,
-                                             "max_events": retention.max_events_per_conversation}
+                                             "max_events": retention.max_events_per_conversation,
+                                             "publish": "SPUBLISH" if self._cluster else "PUBLISH"}
         self._script_sha = hashlib.sha1(self._script.encode()).hexdigest()
-        self._appends: DedicatedConnection | None = None  # opened on the first append: readers never need it
+        self._wait = redis_settings.wait_replicas, redis_settings.wait_timeout_ms
+        self._appends: DedicatedConnection | ClusterNodeCalls | None = None  # opened on the first append
 
     def append(self, event: Event) -> AppendResult:
-        """Store and publish in one round trip; a message already stored is not stored twice."""
+        """Store and publish in one round trip (with the replicas' confirmation, when required); a message
+        already stored is not stored twice. Raises RedisError (NotReplicated included): retry later."""
         conversation_key = event.conversation_name
         keys = (seen_key(conversation_key, event.data_type, event.message_id), stream_key(conversation_key))
         args = (channel_name(conversation_key), event.to_json())
-        if self._appends is None:
-            self._appends = DedicatedConnection(self._client)
         with timed_redis("store_and_publish"):
-            try:
-                created, event_id = self._appends.call("EVALSHA", self._script_sha, 2, *keys, *args)
-            except redis.exceptions.NoScriptError:  # a new or restarted Redis: send the script itself once
-                created, event_id = self._appends.call("EVAL", self._script, 2, *keys, *args)
+            answers = self._run(keys[1], ("EVALSHA", self._script_sha, 2, *keys, *args))
+            if isinstance(answers[0], redis.exceptions.NoScriptError):  # a new or restarted Redis: the script itself
+                answers = self._run(keys[1], ("EVAL", self._script, 2, *keys, *args))
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        replicas, _ = self._wait
+        if replicas and answers[1] < replicas:
+            raise NotReplicated(f"{answers[1]} of {replicas} replicas confirmed the event in time")
+        created, event_id = answers[0]
         return AppendResult(event_id=event_id, duplicate=not created)
+
+    def _run(self, routing_key: str, script_call: tuple) -> list:
+        if self._appends is None:
+            self._appends = ClusterNodeCalls(self._client) if self._cluster else DedicatedConnection(self._client)
+        replicas, timeout_ms = self._wait
+        return self._appends.run(routing_key, [script_call] + ([("WAIT", replicas, timeout_ms)] if replicas else []))
 
     def read_after(self, conversation_key: str, after_id: str, count: int) -> list[StoredEvent]:
         """Up to ``count`` events with ids greater than ``after_id``, oldest first."""

@@ -33,7 +33,7 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
     app = Flask(__name__)
     install_body_limit(app, config.max_request_bytes)
     app.extensions["interceptor"] = InterceptorServices(
-        store=EventStore(client, config.retention),
+        store=EventStore(client, config.retention, config.redis),
         verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,
     )
     install_error_handlers(app)

@@ -17,6 +17,7 @@ class Outcome:
     FORBIDDEN = "forbidden"
     AUTH_UNAVAILABLE = "auth_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
+    NOT_REPLICATED = "not_replicated"  # stored on the primary, not confirmed by the replicas in time: 503
     TOO_LARGE = "too_large"
     TOO_SLOW = "too_slow"
 

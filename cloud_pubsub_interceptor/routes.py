@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import redis
 from flask import Blueprint, Response, current_app, request
 
+from aa_common.event_store import NotReplicated
 from aa_common.events import EVENT_TYPES, Event
 from aa_common.http import json_error
 from cloud_pubsub_interceptor.metrics import ACK_LAG_SECONDS, PUSH_SECONDS, PUSHES, Outcome
@@ -45,6 +46,10 @@ def _handle(data_type: str) -> tuple[object, str]:
 
     try:
         result = services.store.append(event)
+    except NotReplicated as error:
+        log.warning("the replicas did not confirm the event in time; Pub/Sub will redeliver",
+                    extra={"route": data_type, "message_id": event.message_id, "reason": str(error)})
+        return json_error(503, "event not yet replicated; retry later", {"Retry-After": "1"}), Outcome.NOT_REPLICATED
     except redis.RedisError as error:
         log.error("Redis did not take the event; Pub/Sub will redeliver",
                   extra={"route": data_type, "message_id": event.message_id, "error": type(error).__name__})

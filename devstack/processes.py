@@ -39,6 +39,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+CLUSTER_BUS_OFFSET = 10000  # a cluster node also listens on its port + 10000, for its peers
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port is free (and exists) too."""
+    while True:
+        port = free_port()
+        if port + CLUSTER_BUS_OFFSET > 65535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
+            except OSError:
+                continue
+        return port
+
+
 def wait_until(check, timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -63,9 +80,10 @@ class RedisServer:
     persistence would; without it, a restart starts empty.
     """
 
-    def __init__(self, port: int | None = None, persistent: bool = False):
+    def __init__(self, port: int | None = None, persistent: bool = False, extra_args: tuple[str, ...] = ()):
         self.port = port or free_port()
         self._persistent = persistent
+        self._extra_args = extra_args
         self._dir = tempfile.mkdtemp(prefix="aa-redis-")
         self._process: subprocess.Popen | None = None
 
@@ -74,7 +92,7 @@ class RedisServer:
         if not executable:
             raise RuntimeError("redis-server is not installed; `make install` installs it")
         command = [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   "--dir", self._dir, "--appendonly", "yes" if self._persistent else "no"]
+                   "--dir", self._dir, "--appendonly", "yes" if self._persistent else "no", *self._extra_args]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_until(self._answers, 10, f"redis-server on port {self.port}")
@@ -89,6 +107,13 @@ class RedisServer:
             self._process.wait(10)
         self._process = None
 
+    def kill(self) -> None:
+        """SIGKILL: the server dies as a crashed machine would, without a word to its peers."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(10)
+        self._process = None
+
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
@@ -100,6 +125,71 @@ class RedisServer:
                 return connection.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+class RedisReplica(RedisServer):
+    """A replica of ``primary``, as Memorystore's standard tier keeps one."""
+
+    def __init__(self, primary: RedisServer):
+        super().__init__(persistent=True, extra_args=("--replicaof", "127.0.0.1", str(primary.port)))
+        self.primary = primary
+
+    def start(self) -> "RedisReplica":
+        super().start()
+        wait_until(lambda: _info(self.port, "master_link_status") == "up", 20, f"replica {self.port} to sync")
+        return self
+
+
+class LocalRedisCluster:
+    """A Redis Cluster on loopback: ``masters`` primaries, each with ``replicas`` replicas, and a node
+    timeout short enough for a failover drill to finish in seconds."""
+
+    def __init__(self, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000):
+        self._shape = (masters, replicas)
+        args = ("--cluster-enabled", "yes", "--cluster-node-timeout", str(node_timeout_ms),
+                "--cluster-config-file", "nodes.conf")
+        self.nodes = {node.port: node for node in
+                      (RedisServer(free_cluster_port(), persistent=True, extra_args=args)
+                       for _ in range(masters * (1 + replicas)))}
+
+    @property
+    def ports(self) -> list[int]:
+        return list(self.nodes)
+
+    def start(self) -> "LocalRedisCluster":
+        try:
+            for node in self.nodes.values():
+                node.start()
+            addresses = [f"127.0.0.1:{port}" for port in self.nodes]
+            subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas",
+                            str(self._shape[1]), "--cluster-yes"], check=True, capture_output=True, timeout=60)
+            wait_until(self._settled, 60, "the cluster to be ready")
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def _settled(self) -> bool:
+        return all(_info(port, "cluster_state", "cluster") == "ok" for port in self.nodes) and all(
+            _info(port, "master_link_status") in (None, "up") for port in self.nodes)
+
+    def remove(self) -> None:
+        for node in self.nodes.values():
+            node.remove()
+
+
+def _info(port: int, field: str, section: str = "replication") -> str | None:
+    """One field of INFO (or of CLUSTER INFO with ``section="cluster"``) of the server on ``port``."""
+    command = ["redis-cli", "-p", str(port)] + (["cluster", "info"] if section == "cluster" else ["info", section])
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in output.splitlines():
+        name, _, value = line.strip().partition(":")
+        if name == field:
+            return value
+    return None
 
 
 class Service:

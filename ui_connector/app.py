@@ -83,7 +83,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
 
     tokens = TokenService(keys, config.tokens, config.project_id)
     fanout = ConversationFanout(
-        EventStore(client, config.retention),
+        EventStore(client, config.retention, config.redis),
         pubsub_client or connect_redis(config.redis, pubsub=True),
         send=socketio.server.eio.send,
         spawn=socketio.start_background_task,

@@ -1,0 +1,55 @@
+"""Nothing lost on a failover: with a replica, a push is acknowledged only once the replica has it."""
+from __future__ import annotations
+
+import pytest
+import redis
+import requests
+
+from aa_common.event_store import stream_key
+from devstack.processes import RedisReplica, RedisServer
+from tests.conftest import Stack
+from tests.support import Desktop, event_for, new_conversation, push, register, short_name
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def replicated(jwt_secret_file, tmp_path):
+    primary = RedisServer(persistent=True).start()
+    replica = RedisReplica(primary).start()
+    stack = Stack(primary, jwt_secret_file, tmp_path)
+    interceptor = stack.interceptor(REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="300")
+    connector = stack.ui_connector()
+    yield replica, interceptor, connector
+    stack.stop()
+    replica.remove()
+    primary.remove()
+
+
+def on_replica(replica: RedisReplica, conversation: str) -> list[str]:
+    entries = redis.Redis(port=replica.port, decode_responses=True).xrange(stream_key(short_name(conversation)))
+    return [entry_id for entry_id, _ in entries]
+
+
+def test_a_replica_that_does_not_confirm_means_503_not_a_lost_ack(replicated):
+    replica, interceptor, connector = replicated
+    conversation = new_conversation()
+    desktop = Desktop(connector.url, register(connector.url))
+    desktop.join(conversation)
+    event = event_for(conversation, "new-message.json")
+
+    assert push(interceptor.url, "new-message-event", event, "replicated-1").status_code == 204
+    assert len(on_replica(replica, conversation)) == 1, "acknowledged: the replica has it already"
+
+    replica.stop()
+    refused = push(interceptor.url, "new-message-event", event, "replicated-2")
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+
+    replica.start()
+    assert push(interceptor.url, "new-message-event", event, "replicated-2").status_code == 204  # Pub/Sub's retry
+    assert len(on_replica(replica, conversation)) == 2
+
+    assert desktop.settle() and desktop.message_ids() == ["replicated-1", "replicated-2"]
+    metrics = requests.get(f"{interceptor.url}/metrics", timeout=5).text
+    assert any('outcome="not_replicated"' in line and not line.startswith("#") for line in metrics.splitlines())
+    desktop.close()
