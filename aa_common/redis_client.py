@@ -36,8 +36,11 @@ def connect_redis(settings: RedisSettings, *, pubsub: bool = False) -> Client:
     default pool does.
     """
     if settings.cluster:
-        return redis.RedisCluster(host=settings.host, port=settings.port, connection_pool_class=redis.BlockingConnectionPool,
-                                  require_full_coverage=False, **connection_options(settings, pubsub, cluster=True))
+        # RedisCluster makes each node's pool itself, and passes pool settings to clients that take none:
+        # its pools grow as needed instead (one connection per concurrent call, a thousand at most).
+        options = connection_options(settings, pubsub, cluster=True)
+        del options["max_connections"], options["timeout"]
+        return redis.RedisCluster(host=settings.host, port=settings.port, require_full_coverage=False, **options)
     return connect_node(settings, settings.host, settings.port, pubsub=pubsub)
 
 

@@ -33,8 +33,8 @@ def jwt_secret_file(tmp_path_factory):
 class Stack:
     """Services started for a test module; stopped (and their logs shown on failure) at the end."""
 
-    def __init__(self, redis_server, jwt_secret_file, log_dir):
-        self.env = service_env(redis_server.port, jwt_secret_file, PROJECT)
+    def __init__(self, redis_port: int, jwt_secret_file, log_dir, **extra_env: str):
+        self.env = {**service_env(redis_port, jwt_secret_file, PROJECT), **extra_env}
         self.log_dir = log_dir
         self.services: list[Service] = []
 
@@ -57,7 +57,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack(redis_server, jwt_secret_file, tmp_path_factory):
-    stack = Stack(redis_server, jwt_secret_file, tmp_path_factory.mktemp("logs"))
+    stack = Stack(redis_server.port, jwt_secret_file, tmp_path_factory.mktemp("logs"))
     yield stack
     stack.stop()
 
@@ -76,7 +76,7 @@ def connector(stack):
 def isolated_stack(jwt_secret_file, tmp_path_factory):
     """A Redis and services of the test module's own, for tests that stop Redis or churn it."""
     server = RedisServer(persistent=True).start()
-    stack = Stack(server, jwt_secret_file, tmp_path_factory.mktemp("isolated-logs"))
+    stack = Stack(server.port, jwt_secret_file, tmp_path_factory.mktemp("isolated-logs"))
     yield server, stack.interceptor(), stack.ui_connector()
     stack.stop()
     server.remove()

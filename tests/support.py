@@ -284,3 +284,35 @@ class NodeDesktop:
     def close(self) -> None:
         self._process.stdin.close()
         self._process.wait(10)
+
+
+class Pusher:
+    """Pushes events to one conversation at ``RATE`` per second until stopped, retrying each one Redis
+    cannot take now as Pub/Sub would; keeps the ids of those acknowledged, in order."""
+
+    RATE = 200  # events per second, a busy conversation and then some
+
+    def __init__(self, interceptor_url: str, conversation: str):
+        self.acknowledged: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interceptor_url, conversation))
+        self._thread.start()
+
+    def _run(self, url: str, conversation: str) -> None:
+        session, event = requests.Session(), event_for(conversation, "new-message.json")
+        next_at = time.perf_counter()
+        while not self._stop.is_set():
+            message_id = f"drill-{uuid.uuid4().hex[:12]}"
+            for _ in range(50):  # a push Redis cannot take now is retried, as Pub/Sub would
+                response = push(url, "new-message-event", event, message_id, session=session)
+                if response.status_code == 204:
+                    self.acknowledged.append(message_id)
+                    break
+                time.sleep(0.1)
+            next_at += 1 / self.RATE
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    def stop(self) -> list[str]:
+        self._stop.set()
+        self._thread.join(30)
+        return self.acknowledged

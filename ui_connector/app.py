@@ -27,6 +27,7 @@ from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_keys
+from ui_connector.listener import ClusterShards, Router, SingleNode
 from ui_connector.pubsub_reads import wait_readable_with_gevent
 from ui_connector.rate_limits import WindowCounter
 from ui_connector.registration import registration_routes
@@ -84,7 +85,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     tokens = TokenService(keys, config.tokens, config.project_id)
     fanout = ConversationFanout(
         EventStore(client, config.retention, config.redis),
-        pubsub_client or connect_redis(config.redis, pubsub=True),
+        _pubsub_router(config, client, pubsub_client),
         send=socketio.server.eio.send,
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
@@ -129,6 +130,13 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         return jsonify(status="ok", conversations=len(fanout.watching()))
 
     return app
+
+
+def _pubsub_router(config: ConnectorConfig, client, pubsub_client: redis.Redis | None) -> Router:
+    """Classic Pub/Sub on a connection of its own; on a cluster, sharded Pub/Sub on each primary's."""
+    if config.redis.cluster:
+        return ClusterShards(client, config.redis)
+    return SingleNode(pubsub_client or connect_redis(config.redis, pubsub=True))
 
 
 def _quiet_logger(name: str) -> logging.Logger:

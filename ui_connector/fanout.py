@@ -23,11 +23,10 @@ from collections import Counter
 from collections.abc import Callable
 
 import orjson
-import redis
 
 from aa_common.event_store import EventStore, StoredEvent, parse_event_id, split_channel_message
 from aa_common.events import EVENT_TYPES
-from ui_connector.listener import SubscriptionListener
+from ui_connector.listener import Router, SubscriptionListener
 from ui_connector.pubsub_reads import WaitReadable
 from ui_connector.metrics import CATCH_UPS, CONVERSATIONS, DELIVERED, DELIVERY_LAG_SECONDS, REPLAYED
 from ui_connector.replay import Replayer
@@ -40,12 +39,12 @@ SUBSCRIBE_TIMEOUT_SECONDS = 5.0
 
 
 class ConversationFanout:
-    def __init__(self, store: EventStore, pubsub_client: redis.Redis, send: Send, spawn: Callable[..., object],
+    def __init__(self, store: EventStore, router: Router, send: Send, spawn: Callable[..., object],
                  sleep: Callable[[float], None], wait_readable: WaitReadable):
         self._send = send
         self._spawn = spawn
         self._viewers = ViewerRegistry()
-        self._listener = SubscriptionListener(pubsub_client, self._viewers.watched, self._on_live,
+        self._listener = SubscriptionListener(router, self._viewers.watched, self._on_live,
                                               self._on_resubscribed, spawn, sleep, wait_readable)
         self._replayer = Replayer(store, self._viewers, self._deliver_replay, sleep)
 

@@ -101,7 +101,10 @@ class SocketGuard:
 
     def drain(self) -> None:
         """The instance is stopping: admit no new session and close every open one, so their desktops
-        reconnect (to another instance) now rather than be cut when the process ends."""
+        reconnect (to another instance) now rather than be cut when the process ends. (The worker gets
+        SIGTERM from Cloud Run and from gunicorn's master: the second finds nothing left to do.)"""
+        if self._draining:
+            return
         self._draining = True
         sessions = list(self._eio.sockets)
         log.info("closing every Socket.IO session before stopping", extra={"sessions": len(sessions)})

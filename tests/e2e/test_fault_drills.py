@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-import uuid
 
 import pytest
 import requests
@@ -16,39 +14,10 @@ from devstack.dialogflow_emulator.config import Channel
 from devstack.processes import RedisServer
 from devstack.pubsub_emulator import PubSubEmulator, find_emulator, wire_interceptor
 from tests.conftest import Stack
-from tests.support import PROJECT, Balancer, NodeDesktop, event_for, new_conversation, push, register
+from tests.support import PROJECT, Balancer, NodeDesktop, Pusher, event_for, new_conversation, register
 
 pytestmark = pytest.mark.e2e
-RATE = 200  # events per second, a busy conversation and then some
-
-
-class Pusher:
-    """Pushes events to one conversation at ``RATE`` per second until stopped; keeps the acknowledged ids."""
-
-    def __init__(self, interceptor_url: str, conversation: str):
-        self.acknowledged: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(interceptor_url, conversation))
-        self._thread.start()
-
-    def _run(self, url: str, conversation: str) -> None:
-        session, event = requests.Session(), event_for(conversation, "new-message.json")
-        next_at = time.perf_counter()
-        while not self._stop.is_set():
-            message_id = f"drill-{uuid.uuid4().hex[:12]}"
-            for _ in range(50):  # a push Redis cannot take now is retried, as Pub/Sub would
-                response = push(url, "new-message-event", event, message_id, session=session)
-                if response.status_code == 204:
-                    self.acknowledged.append(message_id)
-                    break
-                time.sleep(0.1)
-            next_at += 1 / RATE
-            time.sleep(max(0.0, next_at - time.perf_counter()))
-
-    def stop(self) -> list[str]:
-        self._stop.set()
-        self._thread.join(30)
-        return self.acknowledged
+RATE = Pusher.RATE
 
 
 def pushes_refused_for_redis(interceptor_url: str) -> float:
@@ -59,7 +28,7 @@ def pushes_refused_for_redis(interceptor_url: str) -> float:
 
 @pytest.fixture
 def two_connectors(redis_server, jwt_secret_file, tmp_path):
-    stack = Stack(redis_server, jwt_secret_file, tmp_path)
+    stack = Stack(redis_server.port, jwt_secret_file, tmp_path)
     interceptor = stack.interceptor()
     connectors = [stack.ui_connector(), stack.ui_connector()]
     balancer = Balancer([connector.port for connector in connectors])
@@ -124,7 +93,7 @@ def test_redis_down_for_five_seconds_while_pubsub_pushes(jwt_secret_file, tmp_pa
             pytest.fail("the Pub/Sub emulator must be installed in CI (Google Cloud CLI pubsub-emulator component)")
         pytest.skip("the Google Cloud CLI's Pub/Sub emulator is not installed")
     redis = RedisServer(persistent=True).start()
-    stack = Stack(redis, jwt_secret_file, tmp_path)
+    stack = Stack(redis.port, jwt_secret_file, tmp_path)
     try:
         interceptor, connector = stack.interceptor(), stack.ui_connector()
         with PubSubEmulator(log_path=tmp_path / "pubsub.log") as emulator:

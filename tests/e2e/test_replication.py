@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def replicated(jwt_secret_file, tmp_path):
     primary = RedisServer(persistent=True).start()
     replica = RedisReplica(primary).start()
-    stack = Stack(primary, jwt_secret_file, tmp_path)
+    stack = Stack(primary.port, jwt_secret_file, tmp_path)
     interceptor = stack.interceptor(REDIS_WAIT_REPLICAS="1", REDIS_WAIT_TIMEOUT_MS="300")
     connector = stack.ui_connector()
     yield replica, interceptor, connector
