@@ -207,6 +207,7 @@ class Shard:
         self._strays: set[str] = set()  # channels subscribed here that no conversation here wants
         self._running = True
         self._last_turn = time.monotonic()
+        self._backoff = Backoff()
 
     def want(self, conversation: str) -> None:
         self._to_release.discard(conversation)
@@ -232,26 +233,30 @@ class Shard:
         self._running = False
 
     def run(self) -> None:
-        backoff = Backoff()
         while self._running:
-            self._last_turn = time.monotonic()
-            try:
-                self._turn()
-                backoff.reset()
-            except redis.RedisError as error:
-                log.warning("Redis Pub/Sub connection lost; reconnecting",
-                            extra={"shard": self.name, "error": type(error).__name__})
-                self._listener.reroute(self, list(self.conversations))
-                self._listener.sleep(backoff.next_delay())
-            except Exception:  # never let one bad turn stop delivery for every conversation
-                log.exception("Redis Pub/Sub listener error; starting over on a fresh connection")
-                self._pubsub.reset()
-                self._to_subscribe.update(self.conversations)
-                self._listener.sleep(backoff.next_delay())
+            self.turn()
         self._pubsub.reset()
 
-    def _turn(self) -> None:
-        self._apply_changes()
+    def turn(self) -> None:
+        """One turn of the loop: subscription changes sent, then what has arrived handled; a lost
+        connection (or any surprise) waits a backoff, and the next turn reconnects."""
+        self._last_turn = time.monotonic()
+        try:
+            self._apply_changes()
+            self._read()
+            self._backoff.reset()
+        except redis.RedisError as error:
+            log.warning("Redis Pub/Sub connection lost; reconnecting",
+                        extra={"shard": self.name, "error": type(error).__name__})
+            self._listener.reroute(self, list(self.conversations))
+            self._listener.sleep(self._backoff.next_delay())
+        except Exception:  # never let one bad turn stop delivery for every conversation
+            log.exception("Redis Pub/Sub listener error; starting over on a fresh connection")
+            self._pubsub.reset()
+            self._to_subscribe.update(self.conversations)
+            self._listener.sleep(self._backoff.next_delay())
+
+    def _read(self) -> None:
         message = self._reader.next_message(self._listener.tick)
         while message is not None:  # drain what is buffered before looking at joins again
             self._handle(message)

@@ -1,0 +1,93 @@
+"""The fan-out's parts joined, on a real redis-server, with threads for greenlets: a join replays
+what is stored then sends the live tail, each event encoded once and sent to every viewer."""
+from __future__ import annotations
+
+import json
+import select
+import threading
+import time
+import uuid
+
+import pytest
+
+from aa_common.config import RedisSettings, RetentionSettings
+from aa_common.event_store import EventStore
+from aa_common.events import Event
+from aa_common.redis_client import connect_redis
+from ui_connector.fanout import ConversationFanout, event_packet
+from ui_connector.listener import SingleNode
+
+
+class Sent:
+    def __init__(self):
+        self.packets: list[tuple[str, str]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, eio_sid: str, packet: str) -> None:
+        with self._changed:
+            self.packets.append((eio_sid, packet))
+            self._changed.notify_all()
+
+    def message_ids(self, eio_sid: str, count: int) -> list[str]:
+        with self._changed:
+            self._changed.wait_for(lambda: sum(s == eio_sid for s, _ in self.packets) >= count, 10)
+            return [json.loads(packet[1:])[1]["message_id"] for s, packet in self.packets if s == eio_sid]
+
+
+@pytest.fixture
+def fanout(redis_server):
+    settings = RedisSettings(host="127.0.0.1", port=redis_server.port)
+    store = EventStore(connect_redis(settings), RetentionSettings())
+    sent = Sent()
+    fanout = ConversationFanout(store, SingleNode(connect_redis(settings, pubsub=True)), sent,
+                                spawn=lambda fn, *args: threading.Thread(target=fn, args=args, daemon=True).start(),
+                                sleep=time.sleep,
+                                wait_readable=lambda sock, timeout: bool(select.select([sock], [], [], timeout)[0]))
+    return fanout, store, sent
+
+
+def append(store: EventStore, conversation: str, message_id: str) -> str:
+    return store.append(Event(conversation, "{}", "new-message-event", "t", message_id, "t")).event_id
+
+
+def test_a_join_replays_then_streams_to_every_viewer(fanout):
+    fanout, store, sent = fanout
+    conversation = f"projects/p/conversations/{uuid.uuid4().hex}"
+    append(store, conversation, "stored")
+    fanout.join("sid-1", "eio-1", conversation, None)
+    assert sent.message_ids("eio-1", 1) == ["stored"]
+
+    fanout.join("sid-2", "eio-2", conversation, None)
+    assert sent.message_ids("eio-2", 1) == ["stored"]
+    append(store, conversation, "live")
+
+    assert sent.message_ids("eio-1", 2) == ["stored", "live"]
+    assert sent.message_ids("eio-2", 2) == ["stored", "live"]
+    live_packets = {packet for _, packet in sent.packets if "live" in packet}
+    assert len(live_packets) == 1, "one encoding for both viewers"
+    assert fanout.watching() == {conversation: 2}
+
+
+def test_leave_all_stops_delivery_and_says_how_far_each_viewer_got(fanout):
+    fanout, store, sent = fanout
+    conversation = f"projects/p/conversations/{uuid.uuid4().hex}"
+    fanout.join("sid", "eio", conversation, None)
+    last = append(store, conversation, "seen")
+    sent.message_ids("eio", 1)
+
+    viewers = fanout.leave_all("sid")
+    append(store, conversation, "after leaving")
+    time.sleep(0.3)
+
+    assert viewers[conversation].cursor == last
+    assert sent.message_ids("eio", 1) == ["seen"] and fanout.watching() == {}
+
+
+def test_a_malformed_entry_is_skipped():
+    from aa_common.event_store import StoredEvent
+
+    assert event_packet(StoredEvent("1-0", "not json")) is None
+    assert event_packet(StoredEvent("1-0", '{"data_type": "no-such-event"}')) is None
+    name, packet = event_packet(StoredEvent("1-0", '{"data_type": "new-message-event", "data": "{}"}'))
+    assert name == "new-message-event" and json.loads(packet[1:]) == [
+        "new-message-event", {"data_type": "new-message-event", "data": "{}", "event_id": "1-0"}]
