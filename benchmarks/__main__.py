@@ -25,10 +25,10 @@ import requests
 
 from aa_common.event_store import stream_key
 from benchmarks.measure import CpuMeter, cpu_seconds, percentile, rss_kib, run_wrk
-from devstack.processes import (BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, RedisServer, Service,
-                                free_port, wait_until)
+from devstack.processes import (BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, LocalRedisCluster,
+                                RedisServer, Service, free_port, wait_until)
 from devstack.stack import service_env
-from tests.support import PROJECT, Desktop, envelope, event_for, new_conversation, register, short_name
+from tests.support import PROJECT, Desktop, NodeDesktops, envelope, event_for, new_conversation, register, short_name
 
 FLOOR_COMMAND = [str(BIN / "gunicorn"), "--workers", "1", "--threads", "8", "benchmarks.floor_app:app"]
 WRK_SECONDS = 8
@@ -152,15 +152,21 @@ def bench_ingest(bench: Bench, interceptor: Service, connector: Service, floor_u
             bench.report.target("push CPU / floor request CPU", per_push / floor_us, 0.8, "x")
     bench.report.target("pushes/s at 64 connections, a viewer joined", results[64].per_second, 1500, "/s",
                         at_most=False)
+    # wrk stops counting with requests in flight: the server may have stored up to `connections` more.
     acknowledged = sum(r.requests - r.failed for r in results.values())
     stored = bench.redis.xlen(stream_key(short_name(conversation)))
-    viewer.wait_for(acknowledged, timeout=120)
-    received = viewer.message_ids()
+    viewer.wait_for(stored, timeout=120)
+    received = viewer.settle()
     bench.report.figure("ingest: nothing lost", acknowledged=acknowledged, stored=stored, delivered=len(received),
-                        distinct=len(set(received)))
-    bench.report.target("ingest events lost or doubled", abs(stored - acknowledged) + len(received) - len(set(received))
-                        + abs(len(received) - stored), 0, "")
+                        distinct=len({payload["message_id"] for _, payload in received}))
+    bench.report.target("ingest events lost or doubled", _lost_or_doubled(stored, viewer.message_ids())
+                        + max(0, acknowledged - stored), 0, "")
     viewer.close()
+
+
+def _lost_or_doubled(stored: int, received: list[str]) -> int:
+    """Events stored but not delivered, plus deliveries of an event delivered already."""
+    return abs(stored - len(set(received))) + len(received) - len(set(received))
 
 
 def bench_delivery_cost(bench: Bench, interceptor: Service, connector: Service) -> None:
@@ -237,28 +243,6 @@ def bench_fanout(bench: Bench, interceptor: Service, connectors: list[Service]) 
         desktop.close()
 
 
-class NodeDesktops:
-    """COUNT socket.io-client desktops in one Node process (benchmarks/node/desktops.mjs)."""
-
-    def __init__(self, connector: Service, count: int, conversations: list[str]):
-        self._process = subprocess.Popen(
-            ["node", str(REPO_ROOT / "benchmarks" / "node" / "desktops.mjs"), connector.url,
-             register(connector.url), str(count), *conversations],
-            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        ready = json.loads(self._process.stdout.readline())
-        if "ready" not in ready:
-            raise RuntimeError(f"the Node desktops did not all join: {ready}")
-
-    def status(self) -> dict:
-        self._process.stdin.write("status\n")
-        self._process.stdin.flush()
-        return json.loads(self._process.stdout.readline())
-
-    def close(self) -> None:
-        self._process.stdin.close()
-        self._process.wait(30)
-
-
 def bench_idle_desktops(bench: Bench) -> None:
     connector = bench.start("ui-connector-idle", UI_CONNECTOR_COMMAND)
     worker = connector.worker_pids()[0]
@@ -292,6 +276,40 @@ def bench_sigterm(bench: Bench) -> None:
     desktops.close()
 
 
+def bench_cluster(bench: Bench) -> None:
+    """The same pushes and deliveries on a local 3+3 Redis Cluster (sharded Pub/Sub, every push waiting
+    for its replica), and how many events per second one shard took: one conversation is one shard."""
+    cluster = LocalRedisCluster().start()
+    try:
+        env = {"REDISPORT": str(cluster.ports[0]), "REDIS_CLUSTER": "true", "REDIS_WAIT_REPLICAS": "1"}
+        interceptor = bench.start("interceptor-cluster", INTERCEPTOR_COMMAND, **env)
+        connector = bench.start("ui-connector-cluster", UI_CONNECTOR_COMMAND, **env)
+        conversation = new_conversation()
+        viewer = Desktop(connector.url, register(connector.url))
+        viewer.join(conversation)
+        url = f"{interceptor.url}/new-message-event"
+        run_wrk(url, bench.push_script(new_conversation()), 16, 2)
+        with CpuMeter(interceptor.pid) as pushing, CpuMeter(connector.pid) as delivering:
+            result = run_wrk(url, bench.push_script(conversation), 64, WRK_SECONDS)
+            stored = redis.RedisCluster(port=cluster.ports[0]).xlen(stream_key(short_name(conversation)))
+            viewer.wait_for(stored, timeout=120)
+        events = result.requests - result.failed
+        viewer.settle()
+        received = viewer.message_ids()
+        bench.report.figure("cluster: one shard, 64 connections", per_second=result.per_second,
+                            interceptor_cpu_us=pushing.seconds / result.requests * 1e6,
+                            connector_cpu_us_per_event=delivering.seconds / events * 1e6,
+                            p99_ms=result.latency_ms["p99"], failed=result.failed,
+                            delivered=f"{len(set(received))}/{stored}")
+        bench.report.target("cluster events lost or doubled", _lost_or_doubled(stored, received)
+                            + max(0, events - stored), 0, "")
+        viewer.close()
+        interceptor.stop()
+        connector.stop()
+    finally:
+        cluster.remove()
+
+
 def main() -> int:
     bench = Bench()
     print(f"make bench: Python {sys.version.split()[0]}, production command lines, loopback; logs in {bench.workdir}\n")
@@ -307,6 +325,7 @@ def main() -> int:
             connector.stop()
         bench_idle_desktops(bench)
         bench_sigterm(bench)
+        bench_cluster(bench)
     finally:
         bench.close()
     return summarize(bench.report)

@@ -316,3 +316,26 @@ class Pusher:
         self._stop.set()
         self._thread.join(30)
         return self.acknowledged
+
+
+class NodeDesktops:
+    """``count`` socket.io-client desktops in one Node process (tests/node/desktops.mjs), all connecting and
+    joining at once, as after an instance was replaced."""
+
+    def __init__(self, connector, count: int, conversations: list[str]):
+        self._process = subprocess.Popen(
+            ["node", str(Path(__file__).parent / "node" / "desktops.mjs"), connector.url,
+             register(connector.url), str(count), *conversations],
+            cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready = json.loads(self._process.stdout.readline())
+        if "ready" not in ready:
+            raise RuntimeError(f"the Node desktops did not all join: {ready}")
+
+    def status(self) -> dict:
+        self._process.stdin.write("status\n")
+        self._process.stdin.flush()
+        return json.loads(self._process.stdout.readline())
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(30)

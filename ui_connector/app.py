@@ -28,7 +28,7 @@ from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_rou
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_keys
 from ui_connector.listener import ClusterShards, Router, SingleNode
-from ui_connector.pubsub_reads import wait_readable_with_gevent
+from ui_connector.pubsub_reads import read_within_with_gevent, wait_readable_with_gevent
 from ui_connector.rate_limits import WindowCounter
 from ui_connector.registration import registration_routes
 from ui_connector.resume import ResumeCursors
@@ -75,6 +75,8 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     limits = config.socket_limits
     socketio = SocketIO(app, async_mode="gevent", always_connect=True, manage_session=False,
                         cors_allowed_origins=_socketio_origins(origins), max_http_buffer_size=limits.max_message_bytes,
+                        ping_interval=limits.ping_interval_seconds, ping_timeout=limits.ping_timeout_seconds,
+                        monitor_clients=False,  # SocketGuard.sweep does it, at a fraction of the wake-ups
                         logger=_quiet_logger("socketio.server"), engineio_logger=_quiet_logger("engineio.server"))
     bound_websocket_messages(socketio.server.eio)
     deadlines = Deadlines(spawn=socketio.start_background_task, sleep=socketio.sleep)
@@ -90,6 +92,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
         wait_readable=wait_readable_with_gevent,
+        read_within=read_within_with_gevent,
     )
     checks = PlatformChecks(config.auth)
     app.extensions["ui_connector"] = ConnectorServices(

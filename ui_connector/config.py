@@ -135,6 +135,8 @@ class ConnectorConfig:
                 authenticate_within_seconds=env.float("SOCKET_AUTH_TIMEOUT_SECONDS", 5.0, minimum=0.5),
                 events_per_second=env.float("SOCKET_EVENTS_PER_SECOND", 20.0, minimum=0.1),
                 event_burst=env.int("SOCKET_EVENT_BURST", 100, minimum=1),
+                ping_interval_seconds=env.int("SOCKET_PING_INTERVAL_SECONDS", 25, minimum=1),
+                ping_timeout_seconds=env.int("SOCKET_PING_TIMEOUT_SECONDS", 20, minimum=1),
             ),
             # Cloud Run ends every request (a WebSocket too) at 60 minutes: close first, so desktops reconnect.
             connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=1),

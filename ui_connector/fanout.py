@@ -27,7 +27,7 @@ import orjson
 from aa_common.event_store import EventStore, StoredEvent, parse_event_id, split_channel_message
 from aa_common.events import EVENT_TYPES
 from ui_connector.listener import Router, SubscriptionListener
-from ui_connector.pubsub_reads import WaitReadable
+from ui_connector.pubsub_reads import ReadWithin, WaitReadable
 from ui_connector.metrics import CATCH_UPS, CONVERSATIONS, DELIVERED, DELIVERY_LAG_SECONDS, REPLAYED
 from ui_connector.replay import Replayer
 from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
@@ -35,17 +35,17 @@ from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str], None]  # (Engine.IO session id, encoded Socket.IO packet)
-SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # a thousand desktops reconnecting at once take seconds to confirm
 
 
 class ConversationFanout:
     def __init__(self, store: EventStore, router: Router, send: Send, spawn: Callable[..., object],
-                 sleep: Callable[[float], None], wait_readable: WaitReadable):
+                 sleep: Callable[[float], None], wait_readable: WaitReadable, read_within: ReadWithin):
         self._send = send
         self._spawn = spawn
         self._viewers = ViewerRegistry()
         self._listener = SubscriptionListener(router, self._viewers.watched, self._on_live,
-                                              self._on_resubscribed, spawn, sleep, wait_readable)
+                                              self._on_resubscribed, spawn, sleep, wait_readable, read_within)
         self._replayer = Replayer(store, self._viewers, self._deliver_replay, sleep)
 
     def watching(self) -> dict[str, int]:

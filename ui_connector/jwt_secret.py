@@ -7,6 +7,7 @@ version of ``JWT_SECRET_NAME`` before the latest, when it is still enabled).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -25,7 +26,7 @@ _VERSION = re.compile(r"(?P<secret>projects/[^/]+/secrets/[^/]+)/versions/(?P<nu
 class SigningKey:
     secret: str
 
-    @property
+    @functools.cached_property
     def kid(self) -> str:
         """A public name for the key (the JWT ``kid`` header) that reveals nothing about it."""
         return hmac.new(self.secret.encode(), b"aa-ui-connector key id", hashlib.sha256).hexdigest()[:16]

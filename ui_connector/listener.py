@@ -1,8 +1,8 @@
 """The Redis Pub/Sub listener: the only user of this instance's Pub/Sub connections.
 
-Joins and leaves only mark conversations to subscribe or release; each connection's own loop
-sends SUBSCRIBE/UNSUBSCRIBE on its next turn (at most ``tick`` seconds later), keeping what
-fails for the turn after (an outage). A released conversation keeps its confirmed subscription
+Joins and leaves only mark conversations to subscribe or release, and wake the connection's own
+loop, which sends SUBSCRIBE/UNSUBSCRIBE on its next turn, keeping what fails for the turn after
+(an outage). An idle loop turns once a ``tick``. A released conversation keeps its confirmed subscription
 until that turn, so a quick re-join needs no new confirmation. Redis confirming a channel a
 second time means the connection dropped and was subscribed again: whatever was published in
 between is only in the stream, and ``on_resubscribed`` lets viewers catch up.
@@ -17,9 +17,11 @@ confirmation catches their viewers up from the stream.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import redis
@@ -29,7 +31,7 @@ from aa_common.backoff import Backoff
 from aa_common.config import RedisSettings
 from aa_common.event_store import channel_name, conversation_of_channel
 from aa_common.redis_client import connect_node
-from ui_connector.pubsub_reads import PubSubReader, WaitReadable
+from ui_connector.pubsub_reads import PubSubReader, ReadWithin, WaitReadable
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class SubscriptionListener:
     def __init__(self, router: Router, is_watched: Callable[[str], bool],
                  on_message: Callable[[str, str], None], on_resubscribed: Callable[[str], None],
                  spawn: Callable[..., object], sleep: Callable[[float], None], wait_readable: WaitReadable,
-                 tick: float = 0.05):
+                 read_within: ReadWithin = lambda seconds: nullcontext(), tick: float = 1.0):
         self._router = router
         self.is_watched = is_watched
         self.on_message = on_message
@@ -107,6 +109,7 @@ class SubscriptionListener:
         self._spawn = spawn
         self.sleep = sleep
         self.wait_readable = wait_readable
+        self.read_within = read_within
         self.tick = tick
         self._confirmed: dict[str, threading.Event] = {}  # conversation -> set once Redis confirmed it
         self._routes: dict[str, Shard] = {}  # conversation -> the connection it is on
@@ -199,7 +202,10 @@ class Shard:
         self.name = name
         self.conversations: set[str] = set()  # routed here and subscribed, or about to be
         self._pubsub = pubsub
-        self._reader = PubSubReader(pubsub, listener.wait_readable)
+        self._wake_up, self._woken = socket.socketpair()
+        self._wake_up.setblocking(False)
+        self._woken.setblocking(False)
+        self._reader = PubSubReader(pubsub, listener.wait_readable, self._woken, listener.read_within)
         self._commands = commands
         self._listener = listener
         self._to_subscribe: set[str] = set()
@@ -214,10 +220,18 @@ class Shard:
         if conversation not in self.conversations:
             self.conversations.add(conversation)
             self._to_subscribe.add(conversation)
+            self._wake()
 
     def release(self, conversation: str) -> None:
         self._to_release.add(conversation)
+        self._wake()
 
+    def _wake(self) -> None:
+        """End the loop's wait for messages: there is a subscription to send."""
+        try:
+            self._wake_up.send(b"!")
+        except BlockingIOError:
+            pass  # woken already
     def forget(self, conversation: str) -> None:
         """The conversation moved to another connection; what this one still receives of it is a stray."""
         self.conversations.discard(conversation)
@@ -236,6 +250,8 @@ class Shard:
         while self._running:
             self.turn()
         self._pubsub.reset()
+        self._wake_up.close()
+        self._woken.close()
 
     def turn(self) -> None:
         """One turn of the loop: subscription changes sent, then what has arrived handled; a lost

@@ -13,35 +13,65 @@ error, and the next read reconnects (redis-py then subscribes again) within a ti
 """
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from redis._parsers import _HiredisParser
 from redis.client import PubSub
 
-WaitReadable = Callable[[object, float], bool]  # (socket, timeout) -> readable before the timeout
+WaitReadable = Callable[[list, float], list]  # (sockets, timeout) -> those readable before the timeout
+ReadWithin = Callable[[float], AbstractContextManager]  # ends the block quietly after so many seconds
+_RECONNECT_WAIT_SECONDS = 0.05
 
 
 class PubSubReader:
-    def __init__(self, pubsub: PubSub, wait_readable: WaitReadable):
+    """``wake`` is a socket that becomes readable when the reader's owner has something else to do
+    (a subscription to send): a wait for messages ends then too, so it can be long."""
+
+    def __init__(self, pubsub: PubSub, wait_readable: WaitReadable, wake: socket.socket,
+                 read_within: ReadWithin = lambda seconds: nullcontext()):
         self._pubsub = pubsub
         self._wait_readable = wait_readable
+        self._wake = wake
+        self._read_within = read_within
 
     def next_message(self, timeout: float) -> dict | None:
         """The next message (subscription confirmations included), waiting at most ``timeout``."""
         sock = self._socket()
-        if sock is None or not self._pubsub.subscribed:
-            # Not connected (redis-py connects and resubscribes), or subscribed to nothing: then
-            # get_message(timeout=None) would wait for a subscription forever, and only we subscribe.
-            return self._pubsub.get_message(timeout=timeout)
-        if not (self.buffered() or _tls_pending(sock) or self._wait_readable(sock, timeout)):
+        if sock is None:  # not connected (yet, or any more): redis-py connects and subscribes again
+            return self._pubsub.get_message(timeout=min(timeout, _RECONNECT_WAIT_SECONDS))
+        if self.buffered() or _tls_pending(sock):
+            return self._pubsub.get_message(timeout=None)
+        if not self._pubsub.subscribed:
+            # Nothing to wait for but a subscription of ours (get_message(timeout=None) would wait for
+            # one forever): only the wake-up can end this wait early.
+            self._woken(self._wait_readable([self._wake], timeout))
             return None
-        return self._pubsub.get_message(timeout=None)  # data is there: this read does not wait for more
+        ready = self._wait_readable([sock, self._wake], timeout)
+        self._woken(ready)
+        if sock not in ready:
+            return None
+        # Data is there, so this read does not wait; but gevent's select may report a socket ready that
+        # is not (its own source says so, and a thousand joins at once showed it): then the read is cut
+        # short, between two reads of the socket, which leaves redis-py's parser as it was.
+        message = None
+        with self._read_within(max(timeout, _RECONNECT_WAIT_SECONDS)):
+            message = self._pubsub.get_message(timeout=None)
+        return message
 
     def buffered(self) -> bool:
         """True when another whole message is already read from the socket, waiting in the parser."""
         connection = self._pubsub.connection
         parser = getattr(connection, "_parser", None)
         return isinstance(parser, _HiredisParser) and bool(parser._reader) and parser._reader.has_data()
+
+    def _woken(self, ready: list) -> None:
+        if self._wake in ready:
+            try:
+                self._wake.recv(4096)
+            except BlockingIOError:
+                pass
 
     def _socket(self):
         connection = self._pubsub.connection
@@ -56,13 +86,16 @@ def _tls_pending(sock) -> bool:
     return bool(pending and pending())
 
 
-def wait_readable_with_gevent(sock, timeout: float) -> bool:
-    from gevent.socket import wait_read
+def read_within_with_gevent(seconds: float) -> AbstractContextManager:
+    import gevent
+
+    return gevent.Timeout(seconds, False)  # False: leave the block quietly, raising nothing
+
+
+def wait_readable_with_gevent(sockets: list, timeout: float) -> list:
+    from gevent import select
 
     try:
-        wait_read(sock.fileno(), timeout=timeout)
-    except TimeoutError:
-        return False
+        return select.select(sockets, [], [], timeout)[0]
     except (OSError, ValueError):
-        return True  # a closed socket: the read that follows reports it
-    return True
+        return list(sockets)  # a closed socket: the read that follows reports it

@@ -18,6 +18,10 @@ sits between Engine.IO and Socket.IO and, per session:
 
 ``admits_new_session`` caps the number of Engine.IO sessions, so that health checks,
 registration and the proxy keep answering when the socket slots are full.
+
+``sweep`` closes sessions whose client stopped answering pings, every ``sweep_every_seconds``:
+Engine.IO's own monitor woke up once per session per ping timeout (50 times a second with 1,000
+desktops), which was most of an idle instance's CPU.
 """
 from __future__ import annotations
 
@@ -48,6 +52,9 @@ class SocketLimits:
     events_per_second: float = 20.0
     event_burst: int = 100
     max_message_bytes: int = 64 * 1024
+    ping_interval_seconds: int = 25  # Engine.IO's heartbeat, as socket.io's own servers default it
+    ping_timeout_seconds: int = 20
+    sweep_every_seconds: float = 5.0
 
 
 class EventBudget:
@@ -90,10 +97,8 @@ class SocketGuard:
         self._eio.on("disconnect", self._on_disconnect)
 
     def admits_new_session(self) -> bool:
-        if self._draining:
-            return False
-        open_sessions = sum(not session.closed for session in self._eio.sockets.values())
-        return open_sessions < self._limits.max_sessions
+        # A budget per open session: from Engine.IO's connect to its disconnect.
+        return not self._draining and len(self._budgets) < self._limits.max_sessions
 
     def authenticated(self, eio_sid: str) -> None:
         """The session presented a valid token: it may stay."""
@@ -119,7 +124,18 @@ class SocketGuard:
             log.debug("closing a Socket.IO session: %s", why)
             session.close(wait=False, abort=False, reason=self._eio.reason.SERVER_DISCONNECT)
 
+    def sweep(self) -> None:
+        """Close the sessions whose client missed its pong; forget the closed ones."""
+        for eio_sid, session in list(self._eio.sockets.items()):
+            if session.closed:
+                self._eio.sockets.pop(eio_sid, None)
+            elif not session.closing:
+                session.check_ping_timeout()
+        self._deadlines.set("sweep", time.time() + self._limits.sweep_every_seconds, self.sweep)
+
     def _on_connect(self, eio_sid: str, environ: dict):
+        if self._deadlines.when("sweep") is None:
+            self._deadlines.set("sweep", time.time() + self._limits.sweep_every_seconds, self.sweep)
         self._budgets[eio_sid] = EventBudget(self._limits.events_per_second, self._limits.event_burst, self._clock())
         self._deadlines.set(("authenticate", eio_sid), time.time() + self._limits.authenticate_within_seconds,
                             lambda: self.close(eio_sid, "not authenticated in time"))

@@ -14,7 +14,7 @@ from aa_common.config import RetentionSettings
 from aa_common.event_store import EventStore, channel_name
 from aa_common.events import Event
 from devstack.processes import wait_until
-from tests.support import PROJECT, Desktop, event_for, new_conversation, push, register, short_name
+from tests.support import PROJECT, Desktop, NodeDesktops, event_for, new_conversation, push, register, short_name
 
 pytestmark = pytest.mark.e2e
 
@@ -207,3 +207,17 @@ def test_a_malformed_stored_event_is_skipped_not_fatal(isolated_stack):
     for desktop in (live, late):
         assert desktop.settle() and desktop.message_ids() == ["before-bad", "after-bad"]
         desktop.close()
+
+
+def test_a_thousand_desktops_joining_at_once_all_join_and_receive(stack, interceptor):
+    """A reconnect storm (an instance replaced): every join is confirmed and events keep flowing. It once
+    stalled the listener for good: gevent's select can report a socket ready that is not."""
+    connector = stack.ui_connector()
+    conversations = [new_conversation() for _ in range(1000)]
+    desktops = NodeDesktops(connector, 1000, conversations)  # fails unless all 1,000 joins succeed
+    for conversation in conversations[::50]:
+        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
+    wait_until(lambda: desktops.status()["events"] >= 20, 30, "the events at their desktops")
+    assert desktops.status()["connected"] == 1000
+    desktops.close()
+    connector.stop()

@@ -156,3 +156,18 @@ def test_an_oversized_long_polling_post_is_answered_at_once(connector):
 
     assert too_large.status_code == 413 and chunked.status_code == 413
     assert "Content-Length" in too_large.json()["error"]["message"]
+
+
+def test_a_client_that_stops_answering_pings_is_closed(stack):
+    connector = stack.ui_connector(SOCKET_PING_INTERVAL_SECONDS="1", SOCKET_PING_TIMEOUT_SECONDS="1")
+    silent = RawSocketIO(connector.url, register(connector.url))
+    silent.ws.settimeout(10)
+    assert silent.ws.recv().startswith("40")  # connected; from now on it reads nothing and answers nothing
+    time.sleep(9)  # a ping after 1 s, no pong within 1 s, and a sweep every 5 s
+
+    try:  # what it had not read (a ping or two), then the end: a read that times out fails the test
+        while silent.ws.recv() != "":
+            pass
+    except (websocket.WebSocketConnectionClosedException, OSError):
+        pass
+    assert requests.get(f"{connector.url}/healthz", timeout=5).status_code == 200

@@ -3,6 +3,7 @@ never a read that waits on an idle connection."""
 from __future__ import annotations
 
 import select
+import socket
 import threading
 import time
 
@@ -15,8 +16,8 @@ from devstack.processes import RedisServer
 from ui_connector.pubsub_reads import PubSubReader
 
 
-def wait_readable(sock, timeout: float) -> bool:
-    return bool(select.select([sock], [], [], timeout)[0])
+def wait_readable(sockets: list, timeout: float) -> list:
+    return select.select(sockets, [], [], timeout)[0]
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def server():
 def subscribed_reader(server, *channels: str) -> tuple[redis.client.PubSub, PubSubReader]:
     pubsub = connect_redis(RedisSettings(host="127.0.0.1", port=server.port), pubsub=True).pubsub()
     pubsub.subscribe(*channels)
-    reader = PubSubReader(pubsub, wait_readable)
+    reader = PubSubReader(pubsub, wait_readable, socket.socketpair()[1])
     confirmed = 0
     while confirmed < len(channels):
         message = reader.next_message(1)
@@ -58,6 +59,18 @@ def test_every_message_arrives_in_order_bursts_included(server):
     pipeline.execute()
 
     assert read_all(reader, 2000) == [f"m{index}" for index in range(2000)]
+
+
+def test_a_wake_up_ends_the_wait_at_once(server):
+    pubsub = connect_redis(RedisSettings(host="127.0.0.1", port=server.port), pubsub=True).pubsub()
+    pubsub.subscribe("ch")
+    wake_up, woken = socket.socketpair()
+    reader = PubSubReader(pubsub, wait_readable, woken)
+    while reader.next_message(0.2) is not None:  # the confirmation
+        pass
+    wake_up.send(b"!")
+    started = time.monotonic()
+    assert reader.next_message(5) is None and time.monotonic() - started < 1
 
 
 def test_an_idle_or_unsubscribed_connection_never_blocks(server):

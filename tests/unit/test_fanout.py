@@ -2,6 +2,7 @@
 what is stored then sends the live tail, each event encoded once and sent to every viewer."""
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import threading
@@ -42,7 +43,8 @@ def fanout(redis_server):
     fanout = ConversationFanout(store, SingleNode(connect_redis(settings, pubsub=True)), sent,
                                 spawn=lambda fn, *args: threading.Thread(target=fn, args=args, daemon=True).start(),
                                 sleep=time.sleep,
-                                wait_readable=lambda sock, timeout: bool(select.select([sock], [], [], timeout)[0]))
+                                wait_readable=lambda sockets, timeout: select.select(sockets, [], [], timeout)[0],
+                                read_within=lambda seconds: contextlib.nullcontext())
     return fanout, store, sent
 
 

@@ -22,8 +22,8 @@ class Recorder:
         self.spawned: list = []
 
 
-def wait_readable(sock, timeout: float) -> bool:
-    return bool(select.select([sock], [], [], timeout)[0])
+def wait_readable(sockets: list, timeout: float) -> list:
+    return select.select(sockets, [], [], timeout)[0]
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def setup(redis_server):
     listener = SubscriptionListener(SingleNode(client), recorder.watched.__contains__,
                                     lambda c, data: recorder.messages.append((c, data)), recorder.resubscribed.append,
                                     spawn=lambda fn, *args: recorder.spawned.append(fn), sleep=lambda s: None,
-                                    wait_readable=wait_readable)
+                                    wait_readable=wait_readable, tick=0.05)
     return listener, recorder, redis.Redis(port=redis_server.port, decode_responses=True)
 
 
