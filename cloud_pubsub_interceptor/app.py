@@ -1,8 +1,6 @@
 """The interceptor's app factory."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import Flask
 
 from aa_common.config import Env
@@ -14,12 +12,7 @@ from aa_common.redis_client import connect_redis
 from cloud_pubsub_interceptor.config import InterceptorConfig
 from cloud_pubsub_interceptor.push_auth import PushVerifier
 from cloud_pubsub_interceptor.routes import push_routes
-
-
-@dataclass
-class InterceptorServices:
-    store: EventStore
-    verifier: PushVerifier | None
+from cloud_pubsub_interceptor.services import INTERCEPTOR, InterceptorServices
 
 
 def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Flask:
@@ -32,10 +25,10 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
 
     app = Flask(__name__)
     install_body_limit(app, config.max_request_bytes)
-    app.extensions["interceptor"] = InterceptorServices(
+    INTERCEPTOR.install(app, InterceptorServices(
         store=EventStore(client, config.retention, config.redis),
         verifier=PushVerifier(config.push_auth) if config.push_auth.enabled else None,
-    )
+    ))
     install_error_handlers(app)
     install_security_headers(app)
     app.register_blueprint(push_routes)

@@ -6,13 +6,14 @@ import time
 from datetime import datetime, timezone
 
 import redis
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from aa_common.event_store import NotReplicated
 from aa_common.events import EVENT_TYPES, Event
 from aa_common.http import json_error
 from cloud_pubsub_interceptor.metrics import ACK_LAG_SECONDS, PUSH_SECONDS, PUSHES, Outcome
 from cloud_pubsub_interceptor.push import InvalidPush, read_push, to_event
+from cloud_pubsub_interceptor.services import interceptor
 from cloud_pubsub_interceptor.push_auth import CertsUnavailable, PushForbidden, PushUnauthenticated
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def _receive(data_type: str):
 
 
 def _handle(data_type: str) -> tuple[object, str]:
-    services = current_app.extensions["interceptor"]
+    services = interceptor()
     if services.verifier is not None:
         try:
             services.verifier.verify(request.headers.get("Authorization", ""))

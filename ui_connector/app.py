@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import gevent
@@ -32,25 +30,11 @@ from ui_connector.pubsub_reads import read_within_with_gevent, wait_readable_wit
 from ui_connector.rate_limits import WindowCounter
 from ui_connector.registration import registration_routes
 from ui_connector.resume import ResumeCursors
+from ui_connector.services import CONNECTOR, ConnectorServices
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
 from ui_connector.websocket_transport import CooperativeWebSockets, bound_websocket_messages
-
-
-@dataclass
-class ConnectorServices:
-    config: ConnectorConfig
-    tokens: TokenService
-    user_check: Callable[[str], bool]
-    app_check: Callable[[object], bool]
-    registration_attempts: WindowCounter
-    conversation_names: ConversationNames
-    fanout: ConversationFanout
-    socketio: SocketIO
-    deadlines: Deadlines
-    guard: SocketGuard
-    dialogflow: DialogflowClient
 
 
 def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis | None = None,
@@ -95,7 +79,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         read_within=read_within_with_gevent,
     )
     checks = PlatformChecks(config.auth)
-    app.extensions["ui_connector"] = ConnectorServices(
+    CONNECTOR.install(app, ConnectorServices(
         config=config,
         tokens=tokens,
         user_check=user_check(config.auth, checks),
@@ -109,7 +93,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         guard=guard,
         dialogflow=DialogflowClient(config.dialogflow_api_endpoint, config.dialogflow_timeout_seconds,
                                     use_google_credentials=config.dialogflow_auth == "google"),
-    )
+    ))
     desktops = DesktopNamespace(tokens, fanout, ResumeCursors(client, config.resume_cursor_ttl_seconds),
                                 config.project_id, guard, deadlines, config.connection_max_age_seconds)
     socketio.on_namespace(desktops)

@@ -21,11 +21,12 @@ import hmac
 from enum import Enum
 
 import redis
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from aa_common.conversations import ConversationName, InvalidConversationName
 from aa_common.http import json_error, json_object
 from ui_connector.rate_limits import WindowCounter
+from ui_connector.services import connector
 from ui_connector.tokens import jwt_required, token_from_header
 
 conversation_name_routes = Blueprint("conversation_names", __name__)
@@ -125,7 +126,7 @@ def _integration_key(value: object) -> str:
 
 
 def _names() -> ConversationNames:
-    return current_app.extensions["ui_connector"].conversation_names
+    return connector().conversation_names
 
 
 def _within_lookup_budget(view):
@@ -156,7 +157,7 @@ def set_conversation_name():
         name = ConversationName.parse(body.get("conversationName"))
     except (ValueError, InvalidConversationName) as error:
         return json_error(400, str(error))
-    if name.project != current_app.extensions["ui_connector"].config.project_id:
+    if name.project != connector().config.project_id:
         return json_error(403, "conversationName belongs to another project")
     if _names().set(key, body["conversationName"], caller_identity(g.claims)) is Outcome.FORBIDDEN:
         return _forbidden()

@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, send_from_directory
+from flask import Blueprint, abort, render_template, send_from_directory
+
+from ui_connector.services import connector
 
 desktop_page_routes = Blueprint("desktop_page", __name__, static_folder="static", static_url_path="/static",
                                 template_folder="templates")
@@ -34,7 +36,7 @@ def socketio_client_dir() -> Path:
 
 @desktop_page_routes.get("/")
 def desktop():
-    config = current_app.extensions["ui_connector"].config
+    config = connector().config
     page = render_template("desktop.html", project_id=config.project_id,
                            conversation_profile=config.desktop_conversation_profile)
     return page, {"Content-Security-Policy": PAGE_POLICY}

@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 
 import requests
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from aa_common.http import json_error
+from ui_connector.services import connector
 from ui_connector.tokens import jwt_required
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def _shut_down(response: requests.Response) -> None:
 @dialogflow_proxy_routes.route("/<version>/projects/<path:rest>", methods=["GET", "POST", "PATCH"])
 @jwt_required
 def proxy(version: str, rest: str):
-    services = current_app.extensions["ui_connector"]
+    services = connector()
     try:
         call = match(request.method, request.path)
     except UnknownRoute:

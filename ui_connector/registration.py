@@ -4,9 +4,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from aa_common.http import json_error, json_object
+from ui_connector.services import connector
 
 log = logging.getLogger(__name__)
 registration_routes = Blueprint("registration", __name__)
@@ -36,7 +37,7 @@ def client_key(address: str | None) -> str:
 
 
 def _issue_token_if(allowed, user: str | None) -> tuple:
-    services = current_app.extensions["ui_connector"]
+    services = connector()
     client = client_key(request.remote_addr)
     # Counted before the identity provider is asked, so concurrent guesses cannot all slip under
     # the limit, and forgiven on success: only failures add up.
@@ -72,7 +73,7 @@ def register():
     if not header:
         return _refused()  # nothing to check, so not a guess
     body = json_object(required=False)
-    check = current_app.extensions["ui_connector"].user_check
+    check = connector().user_check
     return _issue_token_if(lambda: check(header), _user_from(body))
 
 
@@ -81,5 +82,5 @@ def register_app():
     if not request.is_json:
         return json_error(415, "Content-Type must be application/json")
     body = json_object()
-    check = current_app.extensions["ui_connector"].app_check
+    check = connector().app_check
     return _issue_token_if(lambda: check(body), _user_from(body))

@@ -6,11 +6,12 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import jwt
-from flask import current_app, g, request
+from flask import g, request
 
 from aa_common.http import json_error
 from ui_connector.config import TokenSettings
 from ui_connector.jwt_secret import SigningKey, SigningKeys
+from ui_connector.services import connector
 
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud"]
@@ -114,7 +115,7 @@ def jwt_required(view):
 
     @functools.wraps(view)
     def guarded(*args, **kwargs):
-        tokens: TokenService = current_app.extensions["ui_connector"].tokens
+        tokens = connector().tokens
         try:
             g.claims = tokens.verify(token_from_header(request.headers.get("Authorization", "")))
         except InvalidToken as error:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
+from ui_connector.services import connector
+
 
 class ConnectorWorker(GeventWorker):
     def handle_exit(self, sig, frame) -> None:
@@ -18,4 +20,4 @@ class ConnectorWorker(GeventWorker):
         gevent.spawn(self._drain)
 
     def _drain(self) -> None:
-        self.wsgi.extensions["ui_connector"].guard.drain()
+        connector(self.wsgi).guard.drain()

@@ -13,7 +13,7 @@ from .config import EmulatorConfig
 from .errors import install_error_handlers
 from .publisher import Publisher
 from .routes import register_routes
-from .routes.api import EXTENSION
+from .routes.api import EMULATOR
 from .service import DialogflowEmulator
 
 
@@ -22,7 +22,7 @@ def create_app(config: EmulatorConfig | None = None) -> Flask:
     config = config or EmulatorConfig.from_env()
     app = Flask(__name__, static_folder=None)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the fields in Dialogflow's order
-    app.extensions[EXTENSION] = DialogflowEmulator(config, Publisher.from_config(config))
+    EMULATOR.install(app, DialogflowEmulator(config, Publisher.from_config(config)))
     install_error_handlers(app)
     register_routes(app)
     return app

@@ -5,12 +5,13 @@ import hashlib
 import logging
 
 import pytest
+from ui_connector.services import connector
 
 
 @pytest.fixture
 def client(make_connector):
     app = make_connector()
-    token = app.extensions["ui_connector"].tokens.issue("agent")
+    token = connector(app).tokens.issue("agent")
     test_client = app.test_client()
     test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return test_client
@@ -73,7 +74,7 @@ def desktop(connector_app):
     """A test client carrying a fresh token for ``user`` (None: registered without a user)."""
     def as_user(user: str | None):
         test_client = connector_app.test_client()
-        token = connector_app.extensions["ui_connector"].tokens.issue(user)
+        token = connector(connector_app).tokens.issue(user)
         test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         return test_client
     return as_user
@@ -121,7 +122,7 @@ def test_the_owner_is_stored_keyed_hashed_with_the_mapping(desktop, fake_redis):
 
 
 def test_a_mapping_stored_before_owners_were_recorded_is_read_and_may_be_replaced(connector_app, desktop, fake_redis):
-    names = connector_app.extensions["ui_connector"].conversation_names
+    names = connector(connector_app).conversation_names
     fake_redis.set(names.key_of(KEY), NAME, ex=600)  # the value an earlier version stored
 
     assert get_name(desktop("bob")).get_json() == {"conversationName": NAME}

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from ui_connector.dialogflow_proxy import ALLOWED_METHODS, GLOBAL_ENDPOINT, DialogflowClient
+from ui_connector.services import connector
 
 P = "projects/my-proj"
 C = "conversations/CONV-1"
@@ -45,7 +46,7 @@ def proxy(make_connector, fake_http):
     app = make_connector(DIALOGFLOW_API_ENDPOINT=fake_http.url, DIALOGFLOW_AUTH="none",
                          DIALOGFLOW_TIMEOUT_SECONDS="1")
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.extensions['ui_connector'].tokens.issue('agent')}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {connector(app).tokens.issue('agent')}"
     return client
 
 
@@ -100,7 +101,7 @@ def test_no_jwt_is_refused_before_anything_is_sent(make_connector, fake_http):
 
 def test_upstream_down_is_502(make_connector):
     app = make_connector(DIALOGFLOW_API_ENDPOINT="http://127.0.0.1:9", DIALOGFLOW_AUTH="none")
-    token = app.extensions["ui_connector"].tokens.issue("agent")
+    token = connector(app).tokens.issue("agent")
     response = app.test_client().get(f"/v2/{P}/locations/global/{C}", headers={"Authorization": token})
     assert response.status_code == 502 and response.get_json()["error"]["status"] == "UNAVAILABLE"
 

@@ -1,10 +1,11 @@
 """The Socket.IO namespace's own bookkeeping, through Flask-SocketIO's in-process test client."""
 from __future__ import annotations
+from ui_connector.services import connector
 
 
 def test_a_closed_connection_leaves_nothing_scheduled_behind(make_connector):
     app = make_connector()
-    services = app.extensions["ui_connector"]
+    services = connector(app)
     token = services.tokens.issue("agent")
 
     for _ in range(200):

@@ -6,13 +6,15 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from werkzeug.routing import BaseConverter
+
+from aa_common.services import ServiceSlot
 
 from ..names import Scope
 from ..service import DialogflowEmulator
 
-EXTENSION = "dialogflow_emulator"
+EMULATOR: ServiceSlot[DialogflowEmulator] = ServiceSlot("dialogflow_emulator")
 _VERSION = "<any(v2, v2beta1):version>"
 
 
@@ -23,7 +25,7 @@ class ResourceIdConverter(BaseConverter):
 
 
 def emulator() -> DialogflowEmulator:
-    return current_app.extensions[EXTENSION]
+    return EMULATOR.get()
 
 
 class DialogflowBlueprint(Blueprint):
