@@ -115,3 +115,48 @@ def test_a_key_google_rotated_in_since_the_last_fetch_is_fetched_once(make_inter
         refused = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {made_up}"})
         assert refused.status_code == 401
     assert cert_fetches() == 2
+
+
+def _verifier(certs_url: str):
+    from cloud_pubsub_interceptor.config import PushAuthSettings
+    from cloud_pubsub_interceptor.push_auth import PushVerifier
+
+    return PushVerifier(PushAuthSettings(audience=AUDIENCE, service_account=PUSHER, certs_url=certs_url))
+
+
+def _segment(value: bytes) -> str:
+    return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("make_token,problem", [
+    (lambda token: token(exp=int(time.time()) - 60, iat=int(time.time()) - 660), "EXPIRED"),
+    (lambda token: token(iat=int(time.time()) + 600, exp=int(time.time()) + 1200), "NOT_YET_VALID"),
+    (lambda token: token(exp=float(time.time() + 600)), "MALFORMED"),
+    (lambda token: token(aud="https://elsewhere"), "WRONG_AUDIENCE"),
+    (lambda token: token(iss="https://evil.example"), "WRONG_ISSUER"),
+    (lambda token: token().rsplit(".", 1)[0] + "." + _segment(b"\0" * 256), "BAD_SIGNATURE"),
+    (lambda token: ".".join([_segment(b'{"alg":"none","kid":"kid-1"}'), token().split(".")[1], ""]), "ALGORITHM"),
+    (lambda token: ".".join([_segment(b'{"alg":"RS256","kid":"kid-9"}'), *token().split(".")[1:]]), "UNKNOWN_KEY"),
+    (lambda token: ".".join([_segment(b'{"alg":"RS256"}'), *token().split(".")[1:]]), "MALFORMED"),
+    (lambda token: ".".join([_segment(b"[" * 5000), *token().split(".")[1:]]), "MALFORMED"),
+    (lambda token: "not-a-jwt", "MALFORMED"),
+    (lambda token: "\N{SNOWMAN}.e30.e30", "MALFORMED"),
+])
+def test_each_refused_token_names_the_check_it_failed(google, make_token, problem):
+    from cloud_pubsub_interceptor.push_auth import PushUnauthenticated, TokenProblem
+
+    certs_url, token = google
+    with pytest.raises(PushUnauthenticated) as refusal:
+        _verifier(certs_url).verify(f"Bearer {make_token(token)}")
+    assert refusal.value.problem is TokenProblem[problem]
+    assert str(refusal.value) == f"invalid push token: {TokenProblem[problem].value}"
+
+
+def test_the_refusal_reaches_the_pusher_in_the_error_body(make_interceptor, google):
+    certs_url, token = google
+    app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
+    expired = token(exp=int(time.time()) - 60, iat=int(time.time()) - 660)
+    response = app.test_client().post("/new-message-event", json=envelope(),
+                                      headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["message"] == "invalid push token: token expired"
