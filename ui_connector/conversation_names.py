@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+from collections.abc import Sequence
 from enum import Enum
 
 import redis
@@ -72,35 +73,57 @@ class Outcome(Enum):
 
 
 class ConversationNames:
-    def __init__(self, client: redis.Redis, secret: str, ttl_seconds: int, lookups_per_minute: int):
-        self._secret = secret.encode()
+    """Mappings keyed by an HMAC of the integration key under the JWT signing secret.
+
+    ``secrets`` are the signing secrets, current first. A mapping is written under the current one
+    and still found under the previous one, so rotating the JWT key loses no mapping: the owner's
+    next write moves it to the current secret, and what nobody rewrites expires with its TTL.
+    """
+
+    def __init__(self, client: redis.Redis, secrets: Sequence[str], ttl_seconds: int, lookups_per_minute: int):
+        self._secrets = [secret.encode() for secret in secrets]
         self._ttl = ttl_seconds
         self._read = client.register_script(_READ)
         self._set = client.register_script(_SET)
         self._delete = client.register_script(_DELETE)
         self.lookups = WindowCounter(client, "aa:conversation-name-lookups:", lookups_per_minute)
 
-    def digest(self, text: str) -> str:
+    def digest(self, text: str, secret: bytes | None = None) -> str:
         """A keyed hash: what Redis holds instead of integration keys and identities."""
-        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(secret or self._secrets[0], text.encode(), hashlib.sha256).hexdigest()
 
-    def key_of(self, integration_key: str) -> str:
-        return f"aa:conversation-name:{self.digest(integration_key)}"
+    def key_of(self, integration_key: str, secret: bytes | None = None) -> str:
+        return f"aa:conversation-name:{self.digest(integration_key, secret)}"
 
     def set(self, integration_key: str, conversation_name: str, owner: str) -> Outcome:
         """Store the mapping for ``owner``; FORBIDDEN when another identity stored it."""
+        for previous in self._secrets[1:]:
+            if self._delete_under(previous, integration_key, owner) is Outcome.FORBIDDEN:
+                return Outcome.FORBIDDEN
         stored = self._set(keys=[self.key_of(integration_key)],
                            args=[conversation_name, self._owner_digest(owner), self._ttl])
         return Outcome.DONE if stored else Outcome.FORBIDDEN
 
     def get(self, integration_key: str) -> str | None:
-        return self._read(keys=[self.key_of(integration_key)])
+        for secret in self._secrets:
+            if (name := self._read(keys=[self.key_of(integration_key, secret)])) is not None:
+                return name
+        return None
 
     def delete(self, integration_key: str, owner: str) -> Outcome:
-        return Outcome(self._delete(keys=[self.key_of(integration_key)], args=[self._owner_digest(owner)]))
+        outcomes = [self._delete_under(secret, integration_key, owner) for secret in self._secrets]
+        return max(outcomes, key=_DELETE_PRECEDENCE.index)
 
-    def _owner_digest(self, owner: str) -> str:
-        return self.digest(f"owner\0{owner}")
+    def _delete_under(self, secret: bytes, integration_key: str, owner: str) -> Outcome:
+        return Outcome(self._delete(keys=[self.key_of(integration_key, secret)],
+                                    args=[self._owner_digest(owner, secret)]))
+
+    def _owner_digest(self, owner: str, secret: bytes | None = None) -> str:
+        return self.digest(f"owner\0{owner}", secret)
+
+
+# What one answer says of a mapping found under several secrets: any refusal wins over a deletion.
+_DELETE_PRECEDENCE = [Outcome.NOT_FOUND, Outcome.DONE, Outcome.FORBIDDEN]
 
 
 def caller_identity(claims: dict) -> str:

@@ -5,6 +5,7 @@ import hashlib
 import logging
 
 import pytest
+
 from ui_connector.services import connector
 
 
@@ -154,3 +155,33 @@ def test_setting_and_deleting_count_as_lookups_too(desktop):
     statuses = [delete_name(alice, f"+1555000000{n}").status_code for n in range(5)]
     assert statuses == [404] * 5
     assert set_name(alice).status_code == 429
+
+
+def test_mappings_survive_a_jwt_key_rotation(make_connector, secret_file, tmp_path):
+    """After rotation the previous secret is JWT_PREVIOUS_SECRET_KEY_PATH: mappings keyed under it
+    are still found, still owned, and move to the current secret when their owner writes them."""
+    before = make_connector()
+    as_alice_before = connector(before).tokens.issue("alice")
+    assert _post(before, as_alice_before, NAME).status_code == 200
+
+    rotated_secret = tmp_path / "rotated_jwt_secret_key"
+    rotated_secret.write_text("a-new-secret-version-" + "x" * 40)
+    after = make_connector(JWT_SECRET_KEY_PATH=str(rotated_secret), JWT_PREVIOUS_SECRET_KEY_PATH=str(secret_file))
+    as_alice, as_bob = (connector(after).tokens.issue(user) for user in ("alice", "bob"))
+
+    assert _get(after, as_bob) == NAME
+    assert _post(after, as_bob, OTHER_NAME).status_code == 403
+    assert _post(after, as_alice, OTHER_NAME).status_code == 200
+    only_current = make_connector(JWT_SECRET_KEY_PATH=str(rotated_secret))
+    assert _get(only_current, connector(only_current).tokens.issue("bob")) == OTHER_NAME
+
+
+def _post(app, token: str, name: str):
+    return app.test_client().post("/conversation-name", json={"conversationIntegrationKey": KEY, "conversationName": name},
+                                  headers={"Authorization": f"Bearer {token}"})
+
+
+def _get(app, token: str) -> str:
+    response = app.test_client().get("/conversation-name", query_string={"conversationIntegrationKey": KEY},
+                                     headers={"Authorization": f"Bearer {token}"})
+    return response.get_json()["conversationName"]

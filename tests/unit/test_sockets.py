@@ -1,5 +1,6 @@
 """The Socket.IO namespace's own bookkeeping, through Flask-SocketIO's in-process test client."""
 from __future__ import annotations
+
 from ui_connector.services import connector
 
 
