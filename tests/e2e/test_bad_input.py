@@ -53,6 +53,8 @@ BAD_PUSHES = [
     ("no message id", "POST", ROUTE, wrapped(messageId=None), 400, "no message id"),
     ("message id too long", "POST", ROUTE, wrapped(messageId="9" * 300), 400, "longer than 256"),
     ("attributes not an object", "POST", ROUTE, wrapped(attributes=["a"]), 400, "'message.attributes'"),
+    ("attributes an empty list", "POST", ROUTE, wrapped(attributes=[]), 400, "'message.attributes'"),
+    ("attributes false", "POST", ROUTE, wrapped(attributes=False), 400, "'message.attributes'"),
     ("deeply nested JSON", "POST", ROUTE, b"[" * 100000 + b"]" * 100000, 400, "not JSON"),
     ("oversized body", "POST", ROUTE, b"{" + b" " * (4 * 1024 * 1024 + 1) + b"}", 413, "too large"),
     ("wrong method", "GET", ROUTE, b"", 405, "not allowed"),
@@ -108,6 +110,12 @@ def test_unwrapped_push_with_metadata_headers_and_form_content_type(interceptor,
 
 def test_a_neighbours_bad_envelope_fields_do_not_change_a_valid_one(interceptor):
     body = envelope(VALID_EVENT, attributes={})
+    assert requests.post(f"{interceptor.url}/{ROUTE}", json=body, timeout=10).status_code == 204
+
+
+def test_null_attributes_are_no_attributes(interceptor):
+    body = envelope(VALID_EVENT)
+    body["message"]["attributes"] = None
     assert requests.post(f"{interceptor.url}/{ROUTE}", json=body, timeout=10).status_code == 204
 
 
