@@ -10,11 +10,12 @@ import re
 from dataclasses import dataclass
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}"
-_CONVERSATION_NAME = re.compile(
+CONVERSATION_NAME_PATTERN = (
     rf"projects/(?P<project>{_SEGMENT})"
     rf"(?:/locations/(?P<location>{_SEGMENT}))?"
     rf"/conversations/(?P<conversation>{_SEGMENT})"
 )
+_CONVERSATION_NAME = re.compile(CONVERSATION_NAME_PATTERN)
 
 
 class InvalidConversationName(ValueError):

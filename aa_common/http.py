@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
 
-_STATUS_NAMES = {
+# The google.rpc.Code name of each HTTP status the services answer with (Google's own HTTP mapping).
+STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
@@ -37,7 +38,7 @@ _STATUS_NAMES = {
 
 def error_body(code: int, message: str) -> dict[str, Any]:
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
-    return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
+    return {"error": {"code": code, "message": message, "status": STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
 def json_error(code: int, message: str, headers: dict[str, str] | None = None):

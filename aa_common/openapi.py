@@ -1,0 +1,190 @@
+"""What both services' OpenAPI 3.1 descriptions share: the document and its Google-shaped errors, the
+answers to oversized and slow bodies, the health, metrics and description routes, and the command that
+writes a description to docs/api/.
+
+Each service builds its document from its own code (``cloud_pubsub_interceptor.openapi``,
+``ui_connector.openapi``), serves it at ``GET /openapi.json`` and has it committed under docs/api/;
+tests/unit/test_openapi.py fails while the committed file, the code and the Flask routes disagree.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response
+
+from aa_common.conversations import CONVERSATION_NAME_PATTERN
+from aa_common.http import SECURITY_HEADERS, STATUS_NAMES
+
+OPENAPI_VERSION = "3.1.0"
+JSON = "application/json"
+DOCUMENT_ROUTE = "/openapi.json"
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "api"
+PACKAGE = "agent-assist-backend"
+Schema = dict[str, Any]
+
+ERROR_SCHEMA: Schema = {
+    "description": "A `google.rpc.Status`, the shape Google's REST APIs give their errors.",
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message", "status"],
+        "properties": {
+            "code": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status."},
+            "message": {"type": "string", "minLength": 1, "description": "What is wrong, for a person to read."},
+            "status": {"type": "string", "description": "The `google.rpc.Code` name of the status."},
+            "details": {"type": "array", "items": {"type": "object"}, "description": "Only from Google's APIs."},
+        },
+    }},
+}
+RETRY_AFTER = {"description": "Seconds to wait before trying again.", "required": True,
+               "schema": {"type": "integer", "minimum": 0}}
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def string_matching(regex: str, **keywords: Any) -> Schema:
+    """A string schema whose pattern is the whole of a Python ``regex``. JSON Schema patterns are
+    ECMA-262 and unanchored: the named groups become plain groups, and the whole is anchored."""
+    return {"type": "string", "pattern": f"^(?:{_NAMED_GROUP.sub('(?:', regex)})$", **keywords}
+
+
+CONVERSATION_NAME_SCHEMA = string_matching(
+    CONVERSATION_NAME_PATTERN, description="A Dialogflow conversation name, with or without its location.",
+    examples=["projects/my-project/locations/global/conversations/C1", "projects/my-project/conversations/C1"])
+
+
+def json_content(schema: Schema, **media_type: Any) -> dict[str, Any]:
+    return {JSON: {"schema": schema, **media_type}}
+
+
+def json_response(description: str, schema: Schema, **response: Any) -> dict[str, Any]:
+    return {"description": description, "content": json_content(schema), **response}
+
+
+class ApiDocument:
+    """An OpenAPI document being built: operations added by path and method, components as they are used."""
+
+    def __init__(self, title: str, description: str):
+        headers = ", ".join(f"`{name}: {value}`" for name, value in SECURITY_HEADERS)
+        self._paths: dict[str, dict[str, Any]] = {}
+        self._components: dict[str, dict[str, Any]] = {
+            "schemas": {"Error": ERROR_SCHEMA}, "responses": {}, "parameters": {}, "headers": {},
+            "securitySchemes": {}}
+        self._document = {
+            "openapi": OPENAPI_VERSION,
+            "info": {
+                "title": title,
+                "version": metadata.version(PACKAGE),
+                "license": {"name": "Apache 2.0", "identifier": "Apache-2.0"},
+                "description": (f"{description}\n\nEvery error is JSON shaped like Google's (`Error`). Every "
+                                f"response carries {headers} unless it sets its own `Content-Security-Policy`."),
+            },
+            "paths": self._paths,
+            "components": self._components,
+        }
+
+    def add(self, method: str, path: str, operation: dict[str, Any]) -> None:
+        operations = self._paths.setdefault(path, {})
+        if method.lower() in operations:
+            raise ValueError(f"{method} {path} is described twice")
+        operations[method.lower()] = operation
+
+    def schema(self, name: str, schema: Schema) -> Schema:
+        """Keep ``schema`` as a component; the reference to it."""
+        return self._component("schemas", name, schema)
+
+    def response(self, name: str, response: dict[str, Any]) -> dict[str, str]:
+        return self._component("responses", name, response)
+
+    def parameter(self, name: str, parameter: dict[str, Any]) -> dict[str, str]:
+        return self._component("parameters", name, parameter)
+
+    def security_scheme(self, name: str, scheme: dict[str, Any]) -> list[dict[str, list]]:
+        """Keep the scheme as a component; the security requirement that names it."""
+        self._component("securitySchemes", name, scheme)
+        return [{name: []}]
+
+    def error(self, code: int, description: str, retry_after: bool = False) -> dict[str, Any]:
+        """A response of the services' own error for ``code``; ``retry_after`` when it always says when to retry."""
+        error = self.schema(f"Error{code}", {"allOf": [{"$ref": "#/components/schemas/Error"}, {"properties": {
+            "error": {"properties": {"code": {"const": code}, "status": {"const": STATUS_NAMES[code]}}}}}]})
+        response = json_response(description, error)
+        if retry_after:
+            response["headers"] = {"Retry-After": self._component("headers", "Retry-After", RETRY_AFTER)}
+        return response
+
+    def _component(self, kind: str, name: str, value: dict[str, Any]) -> dict[str, str]:
+        if self._components[kind].setdefault(name, value) != value:
+            raise ValueError(f"two different components are named {kind}/{name}")
+        return {"$ref": f"#/components/{kind}/{name}"}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self._document, "components": {kind: items for kind, items in self._components.items() if items}}
+
+
+def body_limit_errors(document: ApiDocument) -> dict[str, dict[str, Any]]:
+    """What ``aa_common.http.BodyLimit`` answers, before any route sees the request."""
+    return {
+        "408": document.error(408, "The request body did not arrive in time."),
+        "413": document.error(413, "The request body is larger than `MAX_REQUEST_BYTES`."),
+    }
+
+
+def redis_unavailable(document: ApiDocument, what: str) -> dict[str, dict[str, Any]]:
+    """The answer when Redis does not (``aa_common.http.install_error_handlers``)."""
+    return {"503": document.error(503, f"Redis is unavailable: {what}; retry after `Retry-After`.", retry_after=True)}
+
+
+def add_common_routes(document: ApiDocument, readiness: str) -> None:
+    """The routes both services serve: ``/healthz``, ``/readyz`` (``readiness`` says what it checks),
+    ``/metrics`` and the description itself."""
+    def status(value: str) -> Schema:
+        return {"type": "object", "required": ["status"], "properties": {"status": {"const": value}}}
+
+    document.add("GET", "/healthz", {"operationId": "healthz", "summary": "Liveness: the process answers.",
+                                     "responses": {"200": json_response("Alive.", status("ok"))}})
+    document.add("GET", "/readyz", {"operationId": "readyz", "summary": f"Readiness: {readiness}.", "responses": {
+        "200": json_response("Ready.", status("ready")),
+        "503": document.error(503, "Not ready: a dependency is unavailable (the logs say which)."),
+    }})
+    document.add("GET", "/metrics", {"operationId": "metrics", "summary": "Prometheus metrics.", "responses": {
+        "200": {"description": "The Prometheus text exposition format.",
+                "content": {"text/plain": {"schema": {"type": "string"}}}},
+    }})
+    document.add("GET", DOCUMENT_ROUTE, {"operationId": "openapi", "summary": "This description.", "responses": {
+        "200": json_response("The OpenAPI 3.1 description of this service.", {"type": "object"}),
+    }})
+
+
+def render(document: dict[str, Any]) -> str:
+    """The text of a description: what ``GET /openapi.json`` serves and docs/api/ holds, byte for byte."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def document_blueprint(document: dict[str, Any]) -> Blueprint:
+    blueprint = Blueprint("openapi", __name__)
+    text = render(document)
+
+    @blueprint.get(DOCUMENT_ROUTE)
+    def openapi():
+        return Response(text, mimetype=JSON)
+
+    return blueprint
+
+
+def write_main(build: Callable[[], dict[str, Any]], filename: str, argv: list[str] | None = None) -> int:
+    """``python -m <service>.openapi [PATH]``: write the service's description to PATH, by default its
+    committed place, docs/api/``filename``."""
+    parser = argparse.ArgumentParser(description="Write this service's OpenAPI description.")
+    parser.add_argument("path", nargs="?", type=Path, default=DOCS_DIR / filename)
+    path = parser.parse_args(argv).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(build()))
+    print(f"wrote {path}")
+    return 0
