@@ -97,20 +97,24 @@ class UnknownRoute(Exception):
 
 
 class MethodNotAllowed(Exception):
-    pass
+    """A listed path, with another HTTP method than those in ``allowed``."""
+
+    def __init__(self, path: str, allowed: list[str]):
+        super().__init__(path)
+        self.allowed = allowed
 
 
 def match(method: str, path: str) -> ProxiedCall:
     parsed = _PATH.fullmatch(path)
     if not parsed:
         raise UnknownRoute(path)
-    known_path = False
+    allowed = []
     for allowed_method, pattern, name in _ALLOWED:
         if pattern.fullmatch(parsed["method_path"]):
-            known_path = True
             if allowed_method == method:
                 return ProxiedCall(name, parsed["project"], parsed["location"])
-    raise MethodNotAllowed(path) if known_path else UnknownRoute(path)
+            allowed.append(allowed_method)
+    raise MethodNotAllowed(path, allowed) if allowed else UnknownRoute(path)
 
 
 @dataclass(frozen=True)
@@ -248,8 +252,9 @@ def proxy(version: str, rest: str):
         call = match(request.method, request.path)
     except UnknownRoute:
         return json_error(404, f"{request.method} {request.path} is not a Dialogflow method this proxy serves")
-    except MethodNotAllowed:
-        return json_error(405, f"{request.method} is not allowed on {request.path}")
+    except MethodNotAllowed as error:
+        return json_error(405, f"{request.method} is not allowed on {request.path}",
+                          {"Allow": ", ".join(error.allowed)})
     if call.project != services.config.project_id:
         return json_error(403, f"project {call.project!r} is not the project this connector serves")
     return _forward(services.dialogflow, call)

@@ -93,6 +93,21 @@ def test_refusals(proxy, fake_http, path, status, problem):
     assert fake_http.requests == []
 
 
+@pytest.mark.parametrize("method,path,allowed", [
+    ("GET", "conversations", "POST"),
+    ("POST", C, "GET"),
+    ("POST", PART, "GET, PATCH"),
+    ("PATCH", f"{C}/participants", "POST, GET"),
+])
+def test_another_method_on_a_listed_path_is_a_405_that_says_which_are_allowed(proxy, fake_http, method, path,
+                                                                               allowed):
+    response = proxy.open(f"/v2/{P}/locations/global/{path}", method=method)
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed  # RFC 9110: a 405 must name the methods the resource has
+    assert fake_http.requests == []
+
+
 def test_no_jwt_is_refused_before_anything_is_sent(make_connector, fake_http):
     client = make_connector(DIALOGFLOW_API_ENDPOINT=fake_http.url, DIALOGFLOW_AUTH="none").test_client()
     response = client.get(f"/v2/{P}/locations/global/{C}")
