@@ -76,11 +76,12 @@ def _add_registration(document: ApiDocument) -> None:
     token = document.schema("Token", {"type": "object", "required": ["token"], "properties": {"token": {
         "type": "string", "description": "An HS256 JWT with `exp`, `iat`, `iss`, `aud`, `project` and, when a "
                                          "user was named, `sub`."}}})
-    user = {"type": "string", "description": f"The desktop identity, the token's `sub` (its first "
-                                             f"{MAX_USER_LENGTH} characters)."}
+    user = {"type": ["string", "null"], "description": f"The desktop identity, the token's `sub` (its first "
+                                                       f"{MAX_USER_LENGTH} characters)."}
     answers = {
         "200": json_response("Registered.", token),
-        "400": document.error(400, "The body is not a JSON object (the message says why)."),
+        "400": document.error(400, "The body is not a JSON object, or a user is not a string; the message says "
+                                   "which."),
         **body_limit_errors(document),
         "429": _too_many(document, "failed registrations from this client (`REGISTER_FAILURES_PER_MINUTE`)"),
         **redis_unavailable(document, "registrations are counted there"),
@@ -94,7 +95,7 @@ def _add_registration(document: ApiDocument) -> None:
             "type": "apiKey", "in": "header", "name": "Authorization",
             "description": "Whatever the desktop's platform issues, passed to `check_auth` as it is."}),
         "requestBody": {"required": False, "content": json_content({"type": "object", "properties": {
-            "user": user, "userId": {**user, "description": "Read when `user` is absent."}}})},
+            "user": user, "userId": {**user, "description": "Read when `user` is absent or empty."}}})},
         "responses": {**answers, "401": _refused(document, "The credential was not accepted, or there is none.")},
     })
     document.add("POST", "/register-app", {
@@ -208,12 +209,14 @@ def _proxy_responses(document: ApiDocument) -> dict[str, Any]:
 
 def _add_desktop_page(document: ApiDocument) -> None:
     policy = {"Content-Security-Policy": {"required": True, "schema": {"const": PAGE_POLICY}}}
+    page = {"text/html": {"schema": {"type": "string"}}}
     document.add("GET", "/", {"operationId": "desktopPage", "summary": "The agent desktop page.", "responses": {
-        "200": {"description": "The page.", "headers": policy, "content": {"text/html": {"schema": {"type": "string"}}}},
+        "200": {"description": "The page.", "headers": policy, "content": page},
     }})
     document.add("GET", "/vendor/{name}", {
         "operationId": "socketioClient", "summary": "The npm Socket.IO client the page loads.",
-        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"enum": sorted(SOCKETIO_CLIENT_FILES)}}],
+        "parameters": [{"name": "name", "in": "path", "required": True,
+                        "schema": {"enum": sorted(SOCKETIO_CLIENT_FILES)}}],
         "responses": {
             "200": {"description": "The file.", "content": {
                 media_type: {"schema": {"type": "object" if media_type == JSON else "string"}}
