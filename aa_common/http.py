@@ -27,8 +27,10 @@ STATUS_NAMES = {
     408: "DEADLINE_EXCEEDED",
     409: "ALREADY_EXISTS",
     413: "PAYLOAD_TOO_LARGE",
+    414: "INVALID_ARGUMENT",  # a request line over the HTTP server's limit
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RESOURCE_EXHAUSTED",
+    431: "INVALID_ARGUMENT",  # headers over the HTTP server's limit
     500: "INTERNAL",
     502: "UNAVAILABLE",
     503: "UNAVAILABLE",

@@ -67,6 +67,11 @@ def _refused(document: ApiDocument, why: str) -> dict[str, Any]:
         "type": "string"}}}}
 
 
+def _uri_too_long(document: ApiDocument) -> dict[str, dict[str, Any]]:
+    """gunicorn's own refusal (``ui_connector.worker``), for the operations whose URL a caller makes long."""
+    return {"414": document.error(414, "The request line is longer than gunicorn's `limit_request_line`.")}
+
+
 def _too_many(document: ApiDocument, what: str) -> dict[str, Any]:
     return document.error(429, f"Too many {what} in this minute, counted on every instance together.",
                           retry_after=True)
@@ -146,6 +151,7 @@ def _add_conversation_names(document: ApiDocument, jwt: list[dict[str, list]]) -
                 "type": "object", "required": ["conversationName"], "properties": {
                     "conversationName": {"anyOf": [CONVERSATION_NAME_SCHEMA, {"const": ""}]}}}),
             **common,
+            **_uri_too_long(document),
         },
     })
     document.add("DELETE", "/conversation-name", {
@@ -157,6 +163,7 @@ def _add_conversation_names(document: ApiDocument, jwt: list[dict[str, list]]) -
             **common,
             "403": document.error(403, f"{stored_elsewhere.capitalize()}."),
             "404": document.error(404, "Nothing is stored for this key."),
+            **_uri_too_long(document),
         },
     })
 
@@ -201,6 +208,7 @@ def _proxy_responses(document: ApiDocument) -> dict[str, Any]:
         "404": json_response("An identifier in the path has characters no Dialogflow name has, or Dialogflow "
                              "has no such resource.", upstream),
         **body_limit_errors(document),
+        **_uri_too_long(document),
         "502": document.error(502, "Dialogflow is unreachable, or the connector cannot authenticate to it."),
         "504": document.error(504, "Dialogflow did not answer in full within `DIALOGFLOW_TIMEOUT_SECONDS`."),
         "default": json_response("Any other answer of Dialogflow's, unchanged.", upstream),
@@ -222,6 +230,7 @@ def _add_desktop_page(document: ApiDocument) -> None:
                 media_type: {"schema": {"type": "object" if media_type == JSON else "string"}}
                 for media_type in sorted(set(SOCKETIO_CLIENT_FILES.values()))}},
             "404": document.error(404, "Not a file of the client, or the client is not installed (`npm install`)."),
+            **_uri_too_long(document),
         },
     })
 

@@ -146,3 +146,22 @@ def test_bad_connector_bodies_get_a_400_naming_the_problem_and_log_no_trace(conn
     assert problem in response.json()["error"]["message"]
     log = connector.log_path.read_bytes()[logged_before:].decode(errors="replace")
     assert "Traceback" not in response.text + log and "unhandled error" not in log
+
+
+SERVER_REFUSALS = [
+    ("request line over the limit", f"/conversation-name?conversationIntegrationKey={'k' * 5000}", {}, 414,
+     "Request Line is too large"),
+    ("header over the limit", "/healthz", {"X-Big": "b" * 9000}, 431, "limit request headers fields size"),
+]
+
+
+@pytest.mark.parametrize("case,path,headers,status,problem", SERVER_REFUSALS, ids=[c[0] for c in SERVER_REFUSALS])
+def test_what_the_connectors_http_server_refuses_gets_a_json_error_too(connector, case, path, headers, status,
+                                                                       problem):
+    response = requests.get(f"{connector.url}{path}", headers=headers, timeout=10)
+
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == status
+    assert problem in response.json()["error"]["message"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
