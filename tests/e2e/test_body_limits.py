@@ -12,6 +12,7 @@ import pytest
 import requests
 import socketio
 
+from aa_common.http import SECURITY_HEADERS
 from tests.support import Desktop, envelope, event_for, new_conversation, register, short_name
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +41,8 @@ def assert_too_large(response: requests.Response, limit: int) -> None:
     error = response.json()["error"]
     assert (error["code"], error["status"]) == (413, "PAYLOAD_TOO_LARGE")
     assert str(limit) in error["message"] and "Traceback" not in response.text
+    assert {name: response.headers.get(name) for name, _ in SECURITY_HEADERS} == dict(SECURITY_HEADERS), \
+        "refused before the app, and still with every response's security headers"
 
 
 class RecordingUpstream:
