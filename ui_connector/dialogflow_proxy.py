@@ -106,15 +106,23 @@ class MethodNotAllowed(Exception):
 
 def match(method: str, path: str) -> ProxiedCall:
     parsed = _PATH.fullmatch(path)
-    if not parsed:
-        raise UnknownRoute(path)
-    allowed = []
-    for allowed_method, pattern, name in _ALLOWED:
-        if pattern.fullmatch(parsed["method_path"]):
-            if allowed_method == method:
-                return ProxiedCall(name, parsed["project"], parsed["location"])
-            allowed.append(allowed_method)
-    raise MethodNotAllowed(path, allowed) if allowed else UnknownRoute(path)
+    listed = _listed(parsed["method_path"]) if parsed else []
+    for listed_method, name in listed:
+        if listed_method == method:
+            return ProxiedCall(name, parsed["project"], parsed["location"])
+    if listed:
+        raise MethodNotAllowed(path, [listed_method for listed_method, _ in listed])
+    raise UnknownRoute(path)
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The HTTP methods the allow-list has for ``path``; none for a path it does not list."""
+    parsed = _PATH.fullmatch(path)
+    return [method for method, _ in _listed(parsed["method_path"])] if parsed else []
+
+
+def _listed(method_path: str) -> list[tuple[str, str]]:
+    return [(method, name) for method, pattern, name in _ALLOWED if pattern.fullmatch(method_path)]
 
 
 @dataclass(frozen=True)
@@ -244,20 +252,37 @@ def _shut_down(response: requests.Response) -> None:
             pass
 
 
-@dialogflow_proxy_routes.route("/<version>/projects/<path:rest>", methods=["GET", "POST", "PATCH"])
+PROXY_RULE = "/<version>/projects/<path:rest>"
+
+
+@dialogflow_proxy_routes.route(PROXY_RULE, methods=["GET", "POST", "PATCH"], provide_automatic_options=False)
 @jwt_required
 def proxy(version: str, rest: str):
     services = connector()
     try:
         call = match(request.method, request.path)
     except UnknownRoute:
-        return json_error(404, f"{request.method} {request.path} is not a Dialogflow method this proxy serves")
+        return _not_served()
     except MethodNotAllowed as error:
         return json_error(405, f"{request.method} is not allowed on {request.path}",
                           {"Allow": ", ".join(error.allowed)})
     if call.project != services.config.project_id:
         return json_error(403, f"project {call.project!r} is not the project this connector serves")
     return _forward(services.dialogflow, call)
+
+
+@dialogflow_proxy_routes.route(PROXY_RULE, methods=["OPTIONS"])
+def proxy_options(version: str, rest: str):
+    """What a proxied path allows, the allow-list's methods rather than the catch-all rule's; no JWT needed,
+    as a CORS preflight carries none (flask-cors adds its headers to this answer)."""
+    allowed = allowed_methods(request.path)
+    if not allowed:
+        return _not_served()
+    return Response(status=200, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+
+
+def _not_served():
+    return json_error(404, f"{request.method} {request.path} is not a Dialogflow method this proxy serves")
 
 
 def _forward(client: DialogflowClient, call: ProxiedCall) -> Response | tuple:
