@@ -137,7 +137,7 @@ def _add_conversation_names(document: ApiDocument, jwt: list[dict[str, list]]) -
         "responses": {
             "200": json_response("Stored, for `CONVERSATION_NAME_TTL_SECONDS`: the key and the name.", {
                 "type": "object", "minProperties": 1, "maxProperties": 1,
-                "additionalProperties": CONVERSATION_NAME_SCHEMA}),
+                "additionalProperties": CONVERSATION_NAME_SCHEMA}, links=_same_key_links()),
             **common,
             "403": document.error(403, f"The conversation is of another project, or {stored_elsewhere}."),
             **body_limit_errors(document),
@@ -166,6 +166,13 @@ def _add_conversation_names(document: ApiDocument, jwt: list[dict[str, list]]) -
             **_uri_too_long(document),
         },
     })
+
+
+def _same_key_links() -> dict[str, Any]:
+    """What a stored mapping leads to: reading it and removing it, by the key it was stored under."""
+    return {operation: {"operationId": operation, "parameters": {
+        "conversationIntegrationKey": "$request.body#/conversationIntegrationKey"}}
+        for operation in ("getConversationName", "deleteConversationName")}
 
 
 def _add_proxy(document: ApiDocument, jwt: list[dict[str, list]]) -> None:
