@@ -11,6 +11,7 @@ import schemathesis
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from werkzeug.exceptions import HTTPException
 
+from aa_common.events import EVENT_TYPES
 from aa_common.openapi import DOCS_DIR, render
 from cloud_pubsub_interceptor import openapi as interceptor_openapi
 from ui_connector import dialogflow_proxy
@@ -134,3 +135,12 @@ def _schemas(document: dict) -> list[Any]:
 
     walk(document)
     return found + list(document["components"]["schemas"].values())
+
+
+def test_the_documented_push_example_is_a_push_the_interceptor_stores(make_interceptor):
+    document = interceptor_openapi.build()
+    client = make_interceptor().test_client()
+    for data_type in EVENT_TYPES:
+        body = document["paths"][f"/{data_type}"]["post"]["requestBody"]["content"]["application/json"]
+        for example in body["examples"].values():
+            assert client.post(f"/{data_type}", json=example["value"]).status_code == 204, data_type
