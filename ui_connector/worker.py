@@ -16,7 +16,6 @@ import gevent
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
-from aa_common.http import SECURITY_HEADERS, error_body
 from ui_connector.services import connector
 
 
@@ -24,6 +23,9 @@ def write_json_error(sock: socket.socket, status: int, reason: str, message: str
     """What gunicorn answers a request it refuses before the app sees it (a request line or headers over
     its limits, a malformed request): the services' JSON error with their security headers, not an HTML
     page. It stands in for ``gunicorn.util.write_error``, which gunicorn's ``Worker.handle_error`` calls."""
+    # Imported here, once serving: this module is imported before gevent patches ssl, which redis imports.
+    from aa_common.http import SECURITY_HEADERS, error_body
+
     body = json.dumps(error_body(status, message or reason)).encode()
     head = [f"HTTP/1.1 {status} {reason}", "Connection: close", "Content-Type: application/json",
             f"Content-Length: {len(body)}", *(f"{name}: {value}" for name, value in SECURITY_HEADERS)]
