@@ -10,11 +10,14 @@ import re
 from dataclasses import dataclass
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}"
-_CONVERSATION_NAME = re.compile(
+# Also the patterns of the AsyncAPI document (anchored there), so they are valid ECMA-262 too.
+CONVERSATION_NAME_PATTERN = (
     rf"projects/(?P<project>{_SEGMENT})"
     rf"(?:/locations/(?P<location>{_SEGMENT}))?"
     rf"/conversations/(?P<conversation>{_SEGMENT})"
 )
+CONVERSATION_KEY_PATTERN = rf"projects/{_SEGMENT}/conversations/{_SEGMENT}"
+_CONVERSATION_NAME = re.compile(CONVERSATION_NAME_PATTERN)
 
 
 class InvalidConversationName(ValueError):

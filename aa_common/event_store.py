@@ -55,7 +55,9 @@ return {1, id}
 class NotReplicated(redis.RedisError):
     """The event is on the primary, but fewer replicas than required confirmed it in time."""
 
-_EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+
+EVENT_ID_PATTERN = r"(\d{1,20})-(\d{1,20})"  # also the AsyncAPI document's (anchored there)
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 CHANNEL_PREFIX = "aa:{"
 
 
