@@ -27,14 +27,14 @@ class EventKind(StrEnum):
     """
 
     SUGGESTION = ("human-agent-assistant-event", "aa-new-suggestion", "HumanAgentAssistantEvent",
-                  "Agent Assist suggestions (articles, FAQ answers, smart replies, ...) for the conversation")
+                  "Agent Assist suggestions (articles, FAQ answers, smart replies, ...) for the conversation.")
     NEW_MESSAGE = ("new-message-event", "aa-new-message", "ConversationEvent",
-                   "a message added to the conversation (ConversationEvent of type NEW_MESSAGE)")
+                   "A message added to the conversation (ConversationEvent of type NEW_MESSAGE).")
     LIFECYCLE = ("conversation-lifecycle-event", "aa-conversation-lifecycle", "ConversationEvent",
-                 "the conversation started or finished, needs a human agent, or hit an unrecoverable error")
+                 "The conversation started or finished, needs a human agent, or hit an unrecoverable error.")
     RECOGNITION = ("new-recognition-result-notification-event", "aa-new-recognition-result", "ConversationEvent",
-                   "an intermediate transcript of a participant speaking (ConversationEvent of type "
-                   "NEW_RECOGNITION_RESULT)",
+                   "An intermediate transcript of a participant speaking (ConversationEvent of type "
+                   "NEW_RECOGNITION_RESULT).",
                    {"participant_role": "participant_role", "new_recognition_result_message_id": "message_id"})
 
     default_topic: str
