@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.asyncapi_contract import SocketContract
 from tests.support import Desktop, event_for, new_conversation, push, register
+from ui_connector.asyncapi import build_document
+from ui_connector.sockets import Refusal
 
 pytestmark = pytest.mark.e2e
 
@@ -32,9 +35,10 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated
         assert answer.status_code == 503 and answer.headers["Retry-After"], (path, answer.text)
         assert answer.json()["error"]["status"] == "UNAVAILABLE"
     bystander = Desktop(connector.url, register_offline_token(agent))
-    ok, reason, code = bystander.join(new_conversation())
+    answer = bystander.join(new_conversation())
     bystander.close()
-    assert ok is False and "unavailable" in reason and code == "UNAVAILABLE"
+    SocketContract(build_document()).check_ack("join-conversation", answer)
+    assert answer[0] is False and answer[2] == Refusal.UNAVAILABLE and Refusal.UNAVAILABLE.retryable
 
     server.start()
     retried = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
