@@ -11,7 +11,8 @@ that what real clients receive validates against it.
 Socket.IO in AsyncAPI terms: the default namespace ``/`` is the one channel; a message's ``name`` is
 its Socket.IO event name and its payload the event's one argument; an acknowledgement is the reply
 of its operation, whose payload is the list of arguments the client's ack callback receives.
-Messages carrying conversation events have the tag ``conversation-event``.
+Messages carrying conversation events have the tag ``conversation-event``; an operation's id is its
+action and its message's name (``receiveJoinConversation``, ``sendNewMessageEvent``).
 """
 from __future__ import annotations
 
@@ -269,29 +270,34 @@ def _ack(event: str) -> str:
     return f"{event}.ack"
 
 
-def _operation(action: str, message: str, summary: str, reply: str | None = None) -> dict:
+def operation_id(action: str, message: str) -> str:
+    """``sendNewMessageEvent``, ``receiveJoinConversation``: the action, then the message's name."""
+    return action + "".join(word.capitalize() for word in message.split("-"))
+
+
+def _operation(action: str, message: str, summary: str, reply: str | None = None) -> tuple[str, dict]:
     channel = _ref("channels", CHANNEL)
     operation = {"action": action, "channel": channel, "summary": summary,
                  "messages": [_ref("channels", CHANNEL, "messages", message)]}
     if reply is not None:
         operation["reply"] = {"channel": channel, "messages": [_ref("channels", CHANNEL, "messages", reply)]}
-    return operation
+    return operation_id(action, message), operation
 
 
 def _client_operations() -> dict:
-    operations = {"connect": _operation(
-        "receive", "connect", "Connect with a JWT; refused: unauthenticated, then the server closes the connection.")}
-    for event in CLIENT_EVENTS:
-        operations[event.name] = _operation("receive", event.name, event.summary, reply=_ack(event.name))
-    return operations
+    return dict([
+        _operation("receive", "connect",
+                   "Connect with a JWT; refused: unauthenticated, then the server closes the connection."),
+        *(_operation("receive", event.name, event.summary, reply=_ack(event.name)) for event in CLIENT_EVENTS),
+    ])
 
 
 def _server_operations() -> dict:
-    operations = {UNAUTHENTICATED_EVENT: _operation(
-        "send", UNAUTHENTICATED_EVENT, "The connection's token was refused or expired; the connection closes next.")}
-    for kind in EventKind:
-        operations[kind.value] = _operation("send", kind.value, f"Each {kind} of a joined conversation, in order.")
-    return operations
+    return dict([
+        _operation("send", UNAUTHENTICATED_EVENT,
+                   "The connection's token was refused or expired; the connection closes next."),
+        *(_operation("send", kind.value, f"Each {kind} of a joined conversation, in order.") for kind in EventKind),
+    ])
 
 
 def main(argv: list[str] | None = None) -> int:

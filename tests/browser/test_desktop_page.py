@@ -16,6 +16,8 @@ import requests
 from devstack.processes import REPO_ROOT
 from devstack.stack import LocalStack
 from tests.support import event_for, fixture_event, new_conversation, push
+from ui_connector.desktop_page import SOCKET_API
+from ui_connector.sockets import Refusal
 
 pytestmark = pytest.mark.browser
 
@@ -338,6 +340,39 @@ def test_a_refused_join_is_explained(new_desktop):
         "'another-project'")
     expect(desktop.by("conversation-name")).to_have_text("None yet")
     expect(desktop.by("customer-input")).to_be_disabled()
+    desktop.assert_quiet_and_no_token_exposed()
+
+
+def test_a_join_refused_with_a_retryable_code_is_retried_whatever_its_reason(new_desktop):
+    """The page retries by the code the connector marks retryable, not by the reason's words: the first join
+    is answered, in the connector's place, with UNAVAILABLE and a reason that does not say so."""
+    joins = []
+
+    def refuse_the_first_join(ws):
+        server = ws.connect_to_server()
+
+        def from_page(frame):
+            packet = re.fullmatch(r"42(\d+)(\[.*)", frame) if isinstance(frame, str) else None
+            if packet and json.loads(packet[2])[0] == SOCKET_API["join"]:
+                joins.append(frame)
+                if len(joins) == 1:
+                    ws.send(f"43{packet[1]}" + json.dumps([False, "resting", Refusal.UNAVAILABLE]))
+                    return
+            server.send(frame)
+
+        ws.on_message(from_page)
+
+    desktop = new_desktop()
+    desktop.page.route_web_socket(re.compile(r".*/socket\.io/.*"), refuse_the_first_join)
+    desktop.open()
+    name = f"projects/aa-local/conversations/{new_conversation().rsplit('/', 1)[1]}"
+    desktop.watch(name)
+
+    expect(desktop.by("alert")).to_contain_text(f"Could not join {name}: resting; retrying")
+    expect(desktop.by("status")).to_have_text("Joined; waiting for events…")
+    expect(desktop.by("alert")).to_be_hidden()
+    expect(desktop.by("conversation-name")).to_have_text(name)
+    assert len(joins) == 2
     desktop.assert_quiet_and_no_token_exposed()
 
 

@@ -46,7 +46,9 @@ def start_desktop(node, client_env, connector, conversation, count, last_event_i
 
 
 def events_of(process) -> list[dict]:
-    output, _ = process.communicate(timeout=30)
+    # Not communicate(): with a timeout it reads the pipe itself, past the lines start_desktop's readline buffered.
+    output = process.stdout.read()  # desktop.mjs exits within 20 s, whatever happens
+    process.wait(timeout=10)
     lines = [json.loads(line) for line in output.splitlines()]
     assert process.returncode == 0, lines
     return lines
