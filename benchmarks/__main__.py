@@ -24,6 +24,7 @@ import redis
 import requests
 
 from aa_common.event_store import stream_key
+from aa_common.events import EventKind
 from benchmarks.measure import CpuMeter, cpu_seconds, percentile, rss_kib, run_wrk
 from devstack.processes import (BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, LocalRedisCluster,
                                 RedisServer, Service, free_port, wait_until)
@@ -137,7 +138,7 @@ def bench_ingest(bench: Bench, interceptor: Service, connector: Service, floor_u
     conversation = new_conversation()
     viewer = Desktop(connector.url, register(connector.url))
     viewer.join(conversation)
-    url = f"{interceptor.url}/new-message-event"
+    url = f"{interceptor.url}/{EventKind.NEW_MESSAGE}"
     run_wrk(url, bench.push_script(new_conversation()), 16, 2)  # warm up, elsewhere
     results = {}
     for connections in (16, 64):
@@ -178,7 +179,8 @@ def bench_delivery_cost(bench: Bench, interceptor: Service, connector: Service) 
         for desktop in desktops:
             desktop.join(conversation)
         with CpuMeter(connector.pid) as cpu:
-            result = run_wrk(f"{interceptor.url}/new-message-event", bench.push_script(conversation), 4, WRK_SECONDS)
+            result = run_wrk(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", bench.push_script(conversation), 4,
+                             WRK_SECONDS)
             for desktop in desktops:
                 desktop.wait_for(result.requests - result.failed, timeout=120)
         events = result.requests - result.failed
@@ -199,7 +201,7 @@ def bench_latency(bench: Bench, interceptor: Service, connector: Service) -> Non
     desktop = Desktop(connector.url, register(connector.url))
     desktop.join(conversation)
     arrivals: dict[str, float] = {}
-    desktop.client.on("new-message-event", lambda payload: arrivals.setdefault(payload["message_id"],
+    desktop.client.on(EventKind.NEW_MESSAGE, lambda payload: arrivals.setdefault(payload["message_id"],
                                                                               time.perf_counter()))
     session = requests.Session()
     event = event_for(conversation, "new-message.json")
@@ -211,7 +213,7 @@ def bench_latency(bench: Bench, interceptor: Service, connector: Service) -> Non
         time.sleep(max(0.0, next_at - time.perf_counter()))
         message_id = f"paced-{index}-{time.monotonic_ns()}"
         sent[message_id] = time.perf_counter()
-        session.post(f"{interceptor.url}/new-message-event", json=envelope(event, message_id), timeout=30)
+        session.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(event, message_id), timeout=30)
     wait_until(lambda: len(arrivals) >= len(sent), 30, "every paced event at the desktop")
     latencies = [(arrivals[m] - sent[m]) * 1000 for m in sent]
     bench.report.figure(f"push → desktop, {PACED_RATE}/s", p50_ms=percentile(latencies, 0.5),
@@ -230,7 +232,7 @@ def bench_fanout(bench: Bench, interceptor: Service, connectors: list[Service]) 
     to_last = []
     for count in range(1, FANOUT_EVENTS + 1):
         started = time.perf_counter()
-        requests.post(f"{interceptor.url}/new-message-event", json=envelope(event), timeout=30)
+        requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(event), timeout=30)
         for desktop in desktops:
             desktop.wait_for(count, timeout=30)
         to_last.append((time.perf_counter() - started) * 1000)
@@ -287,7 +289,7 @@ def bench_cluster(bench: Bench) -> None:
         conversation = new_conversation()
         viewer = Desktop(connector.url, register(connector.url))
         viewer.join(conversation)
-        url = f"{interceptor.url}/new-message-event"
+        url = f"{interceptor.url}/{EventKind.NEW_MESSAGE}"
         run_wrk(url, bench.push_script(new_conversation()), 16, 2)
         with CpuMeter(interceptor.pid) as pushing, CpuMeter(connector.pid) as delivering:
             result = run_wrk(url, bench.push_script(conversation), 64, WRK_SECONDS)

@@ -31,7 +31,8 @@ from flask import Blueprint, Response
 from aa_common.conversations import CONVERSATION_KEY_PATTERN, CONVERSATION_NAME_PATTERN
 from aa_common.event_store import EVENT_ID_PATTERN
 from aa_common.events import Event, EventKind
-from ui_connector.sockets import UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal, event_name
+from ui_connector.sockets import (JOIN_CONVERSATION, REFRESH_TOKEN, UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal,
+                                  event_name)
 
 DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "docs" / "api" / "ui-connector.asyncapi.json"
 CHANNEL = "desktop"
@@ -43,21 +44,23 @@ DESCRIPTION = """\
 Agent desktops connect to the UI connector with Socket.IO (protocol 5, Engine.IO 4) and receive every event \
 of the conversations they join, as Dialogflow publishes them.
 
-Connect with `io(URL, {auth: {token: JWT}, transports: ['websocket']})`, the JWT from `POST /register` \
-(long-polling is accepted too). A missing, invalid or expired token gets `unauthenticated`, then the server \
+Connect with `io(URL, {{auth: {{token: JWT}}, transports: ['websocket']}})`, the JWT from `POST /register` \
+(long-polling is accepted too). A missing, invalid or expired token gets `{unauthenticated}`, then the server \
 closes the connection: register again and reconnect. The same happens when the token expires on an open \
-connection, unless the desktop sent a fresh one with `refresh-token`.
+connection, unless the desktop sent a fresh one with `{refresh}`.
 
-After a successful `join-conversation` the server sends every stored event after `lastEventId` (all of them \
+After a successful `{join}` the server sends every stored event after `lastEventId` (all of them \
 without one), oldest first, then the live tail: each event once, in stream order. Keep the last `event_id` \
 and send it as `lastEventId` when you join again. A connection that closes (its maximum age, an instance \
 replaced) reconnects by itself; a rejoin with the same token and no `lastEventId` resumes where it was.
 
 Suggestions and the message they answer come from different Pub/Sub topics, so a desktop may receive a \
-`human-agent-assistant-event` before the `new-message-event` it follows.
+`{suggestion}` before the `{new_message}` it follows.
 
 Every acknowledgement is `[true, ...]` or a refusal `[false, reason, code]`: decide by the code, the reason \
-is for people. Payloads may gain fields; ignore the ones you do not know."""
+is for people. Payloads may gain fields; ignore the ones you do not know.""".format(
+    unauthenticated=UNAUTHENTICATED_EVENT, refresh=REFRESH_TOKEN, join=JOIN_CONVERSATION,
+    suggestion=EventKind.SUGGESTION, new_message=EventKind.NEW_MESSAGE)
 
 
 def build_document() -> dict:

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, send_from_directory
 
 from aa_common.events import EventKind
 from ui_connector.services import connector
-from ui_connector.sockets import UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal, event_name
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION, UNAUTHENTICATED_EVENT, Refusal
 
 desktop_page_routes = Blueprint("desktop_page", __name__, static_folder="static", static_url_path="/static",
                                 template_folder="templates")
@@ -36,8 +36,8 @@ PAGE_POLICY = "; ".join([
 SOCKET_API = {
     "events": {kind.name: kind.value for kind in EventKind},
     "unauthenticated": UNAUTHENTICATED_EVENT,
-    "join": event_name(DesktopNamespace.on_join_conversation),
-    "leave": event_name(DesktopNamespace.on_leave_conversation),
+    "join": JOIN_CONVERSATION,
+    "leave": LEAVE_CONVERSATION,
     "retryableRefusals": [refusal.value for refusal in Refusal if refusal.retryable],
 }
 

@@ -235,6 +235,12 @@ class DesktopNamespace(Namespace):
         return connection, None
 
 
+# The events desktops send, named by the handlers that answer them.
+JOIN_CONVERSATION = event_name(DesktopNamespace.on_join_conversation)
+LEAVE_CONVERSATION = event_name(DesktopNamespace.on_leave_conversation)
+REFRESH_TOKEN = event_name(DesktopNamespace.on_refresh_token)
+
+
 def _outcome(answer: tuple, success: str) -> str:
     """The metrics label of an ack: ``success``, or the refusal's code."""
     return success if answer[0] else answer[2].lower()

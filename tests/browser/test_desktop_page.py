@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from devstack.processes import REPO_ROOT
 from devstack.stack import LocalStack
 from tests.support import event_for, fixture_event, new_conversation, push
@@ -302,11 +303,11 @@ def test_every_suggestion_kind_and_notification_is_shown(new_desktop, local_stac
     articles = event_for(name, "suggestions-articles-faq-smartreply.json")
     unsafe = json.loads(json.dumps(articles).replace("https://kb.example.com/change", "javascript:alert(1)"))
     for route, event, attributes in [
-        ("human-agent-assistant-event", event_for(name, "suggestions-knowledge-generator-error.json"), None),
-        ("human-agent-assistant-event", unsafe, None),
-        ("new-recognition-result-notification-event", event_for(name, "new-recognition-result.json"),
+        (EventKind.SUGGESTION, event_for(name, "suggestions-knowledge-generator-error.json"), None),
+        (EventKind.SUGGESTION, unsafe, None),
+        (EventKind.RECOGNITION, event_for(name, "new-recognition-result.json"),
          fixture_event("new-recognition-result.attributes.json")),
-        ("conversation-lifecycle-event", event_for(name, "unrecoverable-error.json"), None),
+        (EventKind.LIFECYCLE, event_for(name, "unrecoverable-error.json"), None),
     ]:
         assert push(interceptor, route, event, attributes=attributes).status_code == 204
 
@@ -527,11 +528,11 @@ def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
     name = desktop.start_conversation()
     interceptor = local_stack.url("interceptor")
     wrong = [
-        ("new-message-event", {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
+        (EventKind.NEW_MESSAGE, {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
                                                      "participantRole": 7, "createTime": {}}}),
-        ("new-message-event", {"newMessagePayload": "not an object"}),
-        ("human-agent-assistant-event", {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
-        ("human-agent-assistant-event", {"suggestionResults": [
+        (EventKind.NEW_MESSAGE, {"newMessagePayload": "not an object"}),
+        (EventKind.SUGGESTION, {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
+        (EventKind.SUGGESTION, {"suggestionResults": [
             None, 5, "text",
             {"suggestSmartRepliesResponse": {"smartReplyAnswers": "not a list"}},
             {"suggestFaqAnswersResponse": {"faqAnswers": [None, {"question": 42, "answer": {}}]}},
@@ -540,12 +541,12 @@ def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
                 {"title": "Typed wrong", "snippets": "not a list", "uri": 5, "answerRecord": {"x": 1}}]}},
             {"error": "not an object"},
         ]}),
-        ("conversation-lifecycle-event", {"type": 5, "errorStatus": ["not an object"]}),
-        ("new-recognition-result-notification-event", {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
+        (EventKind.LIFECYCLE, {"type": 5, "errorStatus": ["not an object"]}),
+        (EventKind.RECOGNITION, {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
     ]
     for route, fields in wrong:
         assert push(interceptor, route, {"conversation": name, **fields}).status_code == 204
-    assert push(interceptor, "new-message-event", event_for(name, "new-message.json")).status_code == 204
+    assert push(interceptor, EventKind.NEW_MESSAGE, event_for(name, "new-message.json")).status_code == 204
 
     expect(desktop.lines).to_have_count(1)  # the well-typed message after them
     desktop.expect_line(0, "END_USER", "I need to change my flight to Friday.")

@@ -12,7 +12,8 @@ from aa_common.events import EventKind
 from tests.asyncapi_contract import SocketContract
 from tests.support import Desktop, event_for, fixture_event, new_conversation, push, register
 from ui_connector.asyncapi import build_document
-from ui_connector.sockets import MAX_CONVERSATIONS_PER_CONNECTION, UNAUTHENTICATED_EVENT, Refusal
+from ui_connector.sockets import (JOIN_CONVERSATION, LEAVE_CONVERSATION, MAX_CONVERSATIONS_PER_CONNECTION,
+                                  REFRESH_TOKEN, UNAUTHENTICATED_EVENT, Refusal)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,7 +44,7 @@ def desktop(connector):
 
 def test_events_of_every_kind_validate(contract, interceptor, desktop):
     conversation = new_conversation()
-    contract.check_ack("join-conversation", desktop.join(conversation))
+    contract.check_ack(JOIN_CONVERSATION, desktop.join(conversation))
     for kind, fixture, attributes in PUSHES:
         response = push(interceptor.url, kind, event_for(conversation, fixture),
                         attributes=attributes and fixture_event(attributes))
@@ -61,10 +62,10 @@ def test_replayed_events_validate(contract, interceptor, desktop, connector):
     push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
     late = Desktop(connector.url, register(connector.url))
     try:
-        contract.check_ack("join-conversation", late.join(conversation))
+        contract.check_ack(JOIN_CONVERSATION, late.join(conversation))
         [(name, payload)] = late.wait_for(1)
         contract.check_event(name, payload)
-        contract.check_ack("join-conversation", desktop.join(conversation, last_event_id=payload["event_id"]))
+        contract.check_ack(JOIN_CONVERSATION, desktop.join(conversation, last_event_id=payload["event_id"]))
     finally:
         late.close()
 
@@ -76,8 +77,8 @@ def test_replayed_events_validate(contract, interceptor, desktop, connector):
     ("projects/other-proj/locations/global/conversations/C1", Refusal.PERMISSION_DENIED),
 ])
 def test_refused_joins_validate(contract, desktop, message, code):
-    answer = desktop.client.call("join-conversation", message, timeout=10)
-    contract.check_ack("join-conversation", answer)
+    answer = desktop.client.call(JOIN_CONVERSATION, message, timeout=10)
+    contract.check_ack(JOIN_CONVERSATION, answer)
     assert answer[2] == code
 
 
@@ -85,7 +86,7 @@ def test_a_join_past_the_limit_validates(contract, desktop):
     for _ in range(MAX_CONVERSATIONS_PER_CONNECTION):
         assert desktop.join(new_conversation())[0] is True
     answer = desktop.join(new_conversation())
-    contract.check_ack("join-conversation", answer)
+    contract.check_ack(JOIN_CONVERSATION, answer)
     assert answer[2] == Refusal.RESOURCE_EXHAUSTED
 
 
@@ -93,7 +94,7 @@ def test_leaves_validate(contract, desktop):
     conversation = new_conversation()
     desktop.join(conversation)
     for message in (conversation, {"conversationName": conversation}, "not a name"):
-        contract.check_ack("leave-conversation", desktop.client.call("leave-conversation", message, timeout=10))
+        contract.check_ack(LEAVE_CONVERSATION, desktop.client.call(LEAVE_CONVERSATION, message, timeout=10))
 
 
 @pytest.mark.parametrize("fresh_token,code", [
@@ -102,8 +103,8 @@ def test_leaves_validate(contract, desktop):
     (lambda url: register(url, user="agent-2"), Refusal.PERMISSION_DENIED),
 ], ids=["same user", "invalid", "another user"])
 def test_token_refreshes_validate(contract, connector, desktop, fresh_token, code):
-    answer = desktop.client.call("refresh-token", {"token": fresh_token(connector.url)}, timeout=10)
-    contract.check_ack("refresh-token", answer)
+    answer = desktop.client.call(REFRESH_TOKEN, {"token": fresh_token(connector.url)}, timeout=10)
+    contract.check_ack(REFRESH_TOKEN, answer)
     assert answer[2:] == ((code,) if code else ())
 
 

@@ -11,10 +11,10 @@ import pytest
 from aa_common.events import EVENT_TYPES
 from tests.asyncapi_contract import SocketContract
 from ui_connector.asyncapi import CLIENT_EVENTS, DOCUMENT_PATH, build_document, document_json, main
-from ui_connector.sockets import UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal, event_name
+from ui_connector.sockets import JOIN_CONVERSATION, UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal, event_name
 
 # The official JSON Schema of AsyncAPI 3.0.0 documents (npm @asyncapi/specs, installed by `make install`).
-ASYNCAPI_SCHEMA = Path(__file__).resolve().parents[2] / "node_modules" / "@asyncapi" / "specs" / "schemas" / "3.0.0.json"
+ASYNCAPI_SCHEMA = Path(__file__).resolve().parents[2] / "node_modules/@asyncapi/specs/schemas/3.0.0.json"
 
 
 def refs(node: object):
@@ -35,7 +35,7 @@ def test_the_committed_document_is_the_one_the_code_builds():
 
 def test_check_fails_on_a_stale_file(tmp_path):
     stale = tmp_path / "stale.json"
-    stale.write_text(document_json().replace("join-conversation", "join"))
+    stale.write_text(document_json().replace(JOIN_CONVERSATION, "join"))
     assert main(["--check", str(stale)]) == 1
     assert main(["--check", str(tmp_path / "missing.json")]) == 1
     assert main([str(stale)]) == 0 and stale.read_text() == document_json()
@@ -77,14 +77,14 @@ def test_refusal_codes_are_documented_with_their_meaning():
 @pytest.mark.parametrize("answer", [[True, "projects/p/conversations/c"],
                                     [False, "a reason", Refusal.INVALID_ARGUMENT.value]])
 def test_acks_validate(answer):
-    SocketContract(build_document()).check_ack("join-conversation", answer)
+    SocketContract(build_document()).check_ack(JOIN_CONVERSATION, answer)
 
 
 @pytest.mark.parametrize("answer", [[True, "projects/p/locations/l/conversations/c"], [True], [False, "a reason"],
                                     [False, "a reason", "NOT_A_CODE"], [True, "projects/p/conversations/c", 1]])
 def test_malformed_acks_do_not_validate(answer):
     with pytest.raises(jsonschema_rs.ValidationError):
-        SocketContract(build_document()).check_ack("join-conversation", answer)
+        SocketContract(build_document()).check_ack(JOIN_CONVERSATION, answer)
 
 
 def test_the_connector_serves_the_document(make_connector):
