@@ -8,7 +8,7 @@ import requests
 from aa_common.conversations import normalize_conversation_name
 from aa_common.event_store import stream_key
 from aa_common.events import EventKind
-from devstack.processes import RedisReplica, RedisServer
+from devstack.processes import RedisReplica, RedisServer, wait_until
 from tests.conftest import Stack
 from tests.support import Desktop, event_for, new_conversation, push, register
 
@@ -49,7 +49,9 @@ def test_a_replica_that_does_not_confirm_means_503_not_a_lost_ack(replicated):
     assert refused.status_code == 503 and refused.headers["Retry-After"]
 
     replica.start()
-    assert push(interceptor.url, EventKind.NEW_MESSAGE, event, "replicated-2").status_code == 204  # Pub/Sub's retry
+    # Pub/Sub retries until acknowledged; a replica that has just synced may still miss the first WAIT.
+    wait_until(lambda: push(interceptor.url, EventKind.NEW_MESSAGE, event, "replicated-2").status_code == 204, 20,
+               "a retried push to be acknowledged once the replica is back", interval=0.5)
     assert len(on_replica(replica, conversation)) == 2
 
     assert desktop.settle() and desktop.message_ids() == ["replicated-1", "replicated-2"]
