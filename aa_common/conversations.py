@@ -10,11 +10,9 @@ import re
 from dataclasses import dataclass
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:~-]{0,127}"
-CONVERSATION_NAME_PATTERN = (
-    rf"projects/(?P<project>{_SEGMENT})"
-    rf"(?:/locations/(?P<location>{_SEGMENT}))?"
-    rf"/conversations/(?P<conversation>{_SEGMENT})"
-)
+# Also the patterns of the AsyncAPI document (anchored there), so valid ECMA-262 too: no named groups.
+CONVERSATION_NAME_PATTERN = rf"projects/({_SEGMENT})(?:/locations/({_SEGMENT}))?/conversations/({_SEGMENT})"
+CONVERSATION_KEY_PATTERN = rf"projects/{_SEGMENT}/conversations/{_SEGMENT}"
 _CONVERSATION_NAME = re.compile(CONVERSATION_NAME_PATTERN)
 
 
@@ -38,7 +36,8 @@ class ConversationName:
                 "conversation name must look like projects/<project>/conversations/<id> "
                 "or projects/<project>/locations/<location>/conversations/<id>"
             )
-        return cls(match["project"], match["conversation"], match["location"])
+        project, location, conversation = match.groups()
+        return cls(project, conversation, location)
 
     @property
     def key(self) -> str:

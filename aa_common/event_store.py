@@ -55,7 +55,10 @@ return {1, id}
 class NotReplicated(redis.RedisError):
     """The event is on the primary, but fewer replicas than required confirmed it in time."""
 
-_EVENT_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+
+# ASCII digits only: Python's \d takes any script's, which Redis refuses. Also the AsyncAPI document's pattern.
+EVENT_ID_PATTERN = r"([0-9]{1,20})-([0-9]{1,20})"
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
 CHANNEL_PREFIX = "aa:{"
 
 

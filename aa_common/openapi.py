@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -45,13 +44,12 @@ ERROR_SCHEMA: Schema = {
 }
 RETRY_AFTER = {"description": "Seconds to wait before trying again.", "required": True,
                "schema": {"type": "integer", "minimum": 0}}
-_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 def string_matching(regex: str, **keywords: Any) -> Schema:
-    """A string schema whose pattern is the whole of a Python ``regex``. JSON Schema patterns are
-    ECMA-262 and unanchored: the named groups become plain groups, and the whole is anchored."""
-    return {"type": "string", "pattern": f"^(?:{_NAMED_GROUP.sub('(?:', regex)})$", **keywords}
+    """A string schema whose pattern is the whole of ``regex`` (JSON Schema patterns are unanchored).
+    ``regex`` must be valid ECMA-262 as well as Python: no named groups, say."""
+    return {"type": "string", "pattern": f"^(?:{regex})$", **keywords}
 
 
 CONVERSATION_NAME_SCHEMA = string_matching(

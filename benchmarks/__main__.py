@@ -24,12 +24,14 @@ from pathlib import Path
 import redis
 import requests
 
+from aa_common.conversations import normalize_conversation_name
 from aa_common.event_store import stream_key
+from aa_common.events import EventKind
 from benchmarks.measure import CpuMeter, WrkResult, cpu_seconds, percentile, rss_kib, run_wrk
 from devstack.processes import (BIN, INTERCEPTOR_COMMAND, REPO_ROOT, UI_CONNECTOR_COMMAND, LocalRedisCluster,
                                 RedisServer, Service, free_port, wait_until)
 from devstack.stack import service_env
-from tests.support import PROJECT, Desktop, NodeDesktops, envelope, event_for, new_conversation, register, short_name
+from tests.support import PROJECT, Desktop, NodeDesktops, envelope, event_for, new_conversation, register
 
 FLOOR_COMMAND = [str(BIN / "gunicorn"), "--workers", "1", "--threads", "8", "benchmarks.floor_app:app"]
 WRK_SECONDS = 8
@@ -145,7 +147,7 @@ def bench_ingest(bench: Bench, interceptor: Service, connector: Service) -> None
     conversation = new_conversation()
     viewer = Desktop(connector.url, register(connector.url))
     viewer.join(conversation)
-    url = f"{interceptor.url}/new-message-event"
+    url = f"{interceptor.url}/{EventKind.NEW_MESSAGE}"
     run_wrk(url, bench.push_script(new_conversation()), 16, 2)  # warm up, elsewhere
     floor, empty_post = start_floor(bench)
     pushes = bench.push_script(conversation)
@@ -170,7 +172,7 @@ def bench_ingest(bench: Bench, interceptor: Service, connector: Service) -> None
     bench.report.target("pushes/s at 64 connections, a viewer joined", busy.per_second, 1500, "/s", at_most=False)
 
     acknowledged = sum(r[3].requests - r[3].failed for r in rounds) + busy.requests - busy.failed
-    stored = _settled(lambda: bench.redis.xlen(stream_key(short_name(conversation))))
+    stored = _settled(lambda: bench.redis.xlen(stream_key(normalize_conversation_name(conversation))))
     viewer.wait_for(stored, timeout=120)
     received = viewer.settle()
     bench.report.figure("ingest: nothing lost", acknowledged=acknowledged, stored=stored, delivered=len(received),
@@ -203,8 +205,9 @@ def bench_delivery_cost(bench: Bench, interceptor: Service, connector: Service) 
         conversation = new_conversation()
         desktops = NodeDesktops(connector, viewers, [conversation])
         with CpuMeter(connector.pid) as cpu:
-            result = run_wrk(f"{interceptor.url}/new-message-event", bench.push_script(conversation), 4, WRK_SECONDS)
-            events = _settled(lambda: bench.redis.xlen(stream_key(short_name(conversation))))
+            result = run_wrk(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", bench.push_script(conversation), 4,
+                             WRK_SECONDS)
+            events = _settled(lambda: bench.redis.xlen(stream_key(normalize_conversation_name(conversation))))
             wait_until(lambda: desktops.status()["events"] >= events * viewers, 120, f"{viewers} viewers' events",
                        interval=0.5)
         desktops.close()
@@ -223,7 +226,7 @@ def bench_latency(bench: Bench, interceptor: Service, connector: Service) -> Non
     desktop = Desktop(connector.url, register(connector.url))
     desktop.join(conversation)
     arrivals: dict[str, float] = {}
-    desktop.client.on("new-message-event", lambda payload: arrivals.setdefault(payload["message_id"],
+    desktop.client.on(EventKind.NEW_MESSAGE, lambda payload: arrivals.setdefault(payload["message_id"],
                                                                               time.perf_counter()))
     session = requests.Session()
     event = event_for(conversation, "new-message.json")
@@ -235,7 +238,7 @@ def bench_latency(bench: Bench, interceptor: Service, connector: Service) -> Non
         time.sleep(max(0.0, next_at - time.perf_counter()))
         message_id = f"paced-{index}-{time.monotonic_ns()}"
         sent[message_id] = time.perf_counter()
-        session.post(f"{interceptor.url}/new-message-event", json=envelope(event, message_id), timeout=30)
+        session.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(event, message_id), timeout=30)
     wait_until(lambda: len(arrivals) >= len(sent), 30, "every paced event at the desktop")
     latencies = [(arrivals[m] - sent[m]) * 1000 for m in sent]
     bench.report.figure(f"push → desktop, {PACED_RATE}/s", p50_ms=percentile(latencies, 0.5),
@@ -254,7 +257,7 @@ def bench_fanout(bench: Bench, interceptor: Service, connectors: list[Service]) 
     to_last = []
     for count in range(1, FANOUT_EVENTS + 1):
         started = time.perf_counter()
-        requests.post(f"{interceptor.url}/new-message-event", json=envelope(event), timeout=30)
+        requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(event), timeout=30)
         for desktop in desktops:
             desktop.wait_for(count, timeout=30)
         to_last.append((time.perf_counter() - started) * 1000)
@@ -311,12 +314,12 @@ def bench_cluster(bench: Bench) -> None:
         conversation = new_conversation()
         viewer = Desktop(connector.url, register(connector.url))
         viewer.join(conversation)
-        url = f"{interceptor.url}/new-message-event"
+        url = f"{interceptor.url}/{EventKind.NEW_MESSAGE}"
         run_wrk(url, bench.push_script(new_conversation()), 16, 2)
         with CpuMeter(interceptor.pid) as pushing, CpuMeter(connector.pid) as delivering:
             result = run_wrk(url, bench.push_script(conversation), 64, WRK_SECONDS)
             nodes = redis.RedisCluster(host="127.0.0.1", port=cluster.ports[0])
-            stored = _settled(lambda: nodes.xlen(stream_key(short_name(conversation))))
+            stored = _settled(lambda: nodes.xlen(stream_key(normalize_conversation_name(conversation))))
             viewer.wait_for(stored, timeout=120)
         events = result.requests - result.failed
         viewer.settle()

@@ -1,5 +1,5 @@
 """The interceptor's OpenAPI description, built from the code it describes: one push route per
-``EVENT_TYPES`` entry, the envelope ``push.read_push`` accepts, the answers ``routes`` gives.
+``EventKind``, the envelope ``push.read_push`` accepts, the answers ``routes`` gives.
 
 ``python -m cloud_pubsub_interceptor.openapi [PATH]`` writes it to docs/api/interceptor.openapi.json.
 """
@@ -10,13 +10,7 @@ import json
 import sys
 from typing import Any
 
-from aa_common.events import (
-    CONVERSATION_LIFECYCLE_EVENT,
-    EVENT_TYPES,
-    HUMAN_AGENT_ASSISTANT_EVENT,
-    NEW_MESSAGE_EVENT,
-    NEW_RECOGNITION_RESULT_EVENT,
-)
+from aa_common.events import EventKind
 from aa_common.openapi import (
     CONVERSATION_NAME_SCHEMA,
     ApiDocument,
@@ -28,15 +22,6 @@ from aa_common.openapi import (
 from cloud_pubsub_interceptor.push import MAX_MESSAGE_ID_LENGTH, MESSAGE_ID_HEADER, PUBLISH_TIME_HEADER
 
 FILENAME = "interceptor.openapi.json"
-# What each route receives: the Dialogflow notification of the conversation profile's topic.
-NOTIFICATIONS = {
-    HUMAN_AGENT_ASSISTANT_EVENT: "Agent Assist suggestions (a `HumanAgentAssistantEvent`)",
-    NEW_MESSAGE_EVENT: "a new message in a conversation (a `ConversationEvent` of type `NEW_MESSAGE`)",
-    CONVERSATION_LIFECYCLE_EVENT: "a conversation starting or ending (a `ConversationEvent`)",
-    NEW_RECOGNITION_RESULT_EVENT: "an intermediate transcript (a `ConversationEvent` of type "
-                                  "`NEW_RECOGNITION_RESULT`); its attributes `participant_role` and `message_id` "
-                                  "reach desktops",
-}
 EXAMPLE_EVENT = {"conversation": CONVERSATION_NAME_SCHEMA["examples"][0], "type": "CONVERSATION_STARTED"}
 MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_ID_LENGTH, "pattern": r"\S"}
 
@@ -47,11 +32,14 @@ def build() -> dict[str, Any]:
         "Receives the Dialogflow notifications Pub/Sub pushes, one route per topic, and acknowledges each "
         "only once it is stored in Redis (and published to the conversation's channel).")
     push = _push_operation_parts(document)
-    for data_type in EVENT_TYPES:
-        document.add("POST", f"/{data_type}", {
-            "operationId": f"push-{data_type}",
-            "summary": f"A Pub/Sub push of {NOTIFICATIONS[data_type]}.",
+    for kind in EventKind:
+        document.add("POST", f"/{kind}", {
+            "operationId": f"push-{kind}",
+            "summary": f"A Pub/Sub push of a {kind.dialogflow_type}: {kind.summary}",
             **push,
+            "description": push["description"] + "".join(
+                f" The message attribute `{attribute}` reaches desktops as the event's `{field}`."
+                for field, attribute in kind.attribute_fields.items()),
         })
     add_common_routes(document, "Redis answers")
     return document.as_dict()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 from aa_common.conversations import InvalidConversationName, normalize_conversation_name
-from aa_common.events import NEW_RECOGNITION_RESULT_EVENT, Event
+from aa_common.events import Event, EventKind
 
 MESSAGE_ID_HEADER = "x-goog-pubsub-message-id"
 PUBLISH_TIME_HEADER = "x-goog-pubsub-publish-time"
@@ -82,7 +82,7 @@ def _read_unwrapped(body: bytes, headers: Mapping[str, str]) -> PushedMessage:
     )
 
 
-def to_event(message: PushedMessage, data_type: str) -> Event:
+def to_event(message: PushedMessage, kind: EventKind) -> Event:
     """Validate the decoded Dialogflow event and shape it as desktops receive it."""
     try:
         text = message.data.decode("utf-8")
@@ -97,16 +97,14 @@ def to_event(message: PushedMessage, data_type: str) -> Event:
         conversation = normalize_conversation_name(event["conversation"])
     except InvalidConversationName as error:
         raise InvalidPush(f"the event's 'conversation' is invalid: {error}") from None
-    recognition = data_type == NEW_RECOGNITION_RESULT_EVENT
     return Event(
         conversation_name=conversation,
         data=text,
-        data_type=data_type,
+        data_type=kind.value,
         publish_time=message.publish_time or _now(),
         message_id=message.message_id,
         ack_time=_now(),
-        participant_role=message.attributes.get("participant_role") if recognition else None,
-        new_recognition_result_message_id=message.attributes.get("message_id") if recognition else None,
+        **{name: message.attributes.get(attribute) for name, attribute in kind.attribute_fields.items()},
     )
 
 

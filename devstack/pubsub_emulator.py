@@ -35,7 +35,7 @@ from typing import Any
 
 import requests
 
-from devstack.dialogflow_emulator.config import Channel
+from aa_common.events import EventKind
 from devstack.processes import free_port, http_ok, stop_process_group, wait_until
 
 DEFAULT_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
@@ -222,23 +222,23 @@ def wire_interceptor(
     admin: PubSubAdmin,
     project: str,
     interceptor_url: str,
-    topics: Mapping[Channel, str] | None = None,
+    topics: Mapping[EventKind, str] | None = None,
     *,
     ordered: bool = True,
-) -> dict[Channel, str]:
-    """Creates the Agent Assist topics, each with a push subscription ``{topic}-push`` to its
-    interceptor route (``/human-agent-assistant-event``, ...); returns the subscription names.
+) -> dict[EventKind, str]:
+    """Creates the Agent Assist topics, each with a push subscription ``{topic}-push`` to its kind's
+    interceptor route; returns the subscription names.
 
-    ``topics`` defaults to the emulator's defaults (``aa-suggestions``, ...). ``ordered`` delivers a
+    ``topics`` defaults to each kind's default topic, the one ``deploy/`` creates. ``ordered`` delivers a
     conversation's notifications in order, as the Dialogflow emulator publishes them with the
     conversation name as ordering key.
     """
     subscriptions = {}
-    for channel in Channel:
-        topic = (topics or {}).get(channel, channel.default_topic)
+    for kind in EventKind:
+        topic = (topics or {}).get(kind, kind.default_topic)
         admin.create_topic(project, topic)
-        endpoint = f"{interceptor_url.rstrip('/')}{channel.push_route}"
-        subscriptions[channel] = admin.create_push_subscription(
+        endpoint = f"{interceptor_url.rstrip('/')}/{kind}"
+        subscriptions[kind] = admin.create_push_subscription(
             project, f"{topic}-push", topic, endpoint, ordered=ordered
         )
     return subscriptions

@@ -18,7 +18,9 @@ import requests
 import socketio
 import websocket
 
+from aa_common.events import EventKind
 from devstack.processes import REPO_ROOT, wait_until
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 PROJECT = "my-proj"
@@ -35,11 +37,6 @@ def new_conversation(location: str | None = "global") -> str:
     if location:
         return f"projects/{PROJECT}/locations/{location}/conversations/{conversation_id}"
     return f"projects/{PROJECT}/conversations/{conversation_id}"
-
-
-def short_name(conversation: str) -> str:
-    parts = conversation.split("/")
-    return "/".join([parts[0], parts[1], parts[-2], parts[-1]])
 
 
 def event_for(conversation: str, fixture: str = "conversation-started.json") -> dict:
@@ -112,10 +109,10 @@ class Desktop:
     def join(self, conversation: str, last_event_id: str | None = None):
         message = conversation if last_event_id is None else {"conversationName": conversation,
                                                               "lastEventId": last_event_id}
-        return self.client.call("join-conversation", message, timeout=10)
+        return self.client.call(JOIN_CONVERSATION, message, timeout=10)
 
     def leave(self, conversation: str):
-        return self.client.call("leave-conversation", conversation, timeout=10)
+        return self.client.call(LEAVE_CONVERSATION, conversation, timeout=10)
 
     def wait_for(self, count: int, timeout: float = 10) -> list[tuple[str, dict]]:
         """Wait until ``count`` events arrived; return them all (more may have come)."""
@@ -304,7 +301,7 @@ class Pusher:
         while not self._stop.is_set():
             message_id = f"drill-{uuid.uuid4().hex[:12]}"
             for _ in range(50):  # a push Redis cannot take now is retried, as Pub/Sub would
-                response = push(url, "new-message-event", event, message_id, session=session)
+                response = push(url, EventKind.NEW_MESSAGE, event, message_id, session=session)
                 if response.status_code == 204:
                     self.acknowledged.append(message_id)
                     break

@@ -19,6 +19,7 @@ from aa_common.metrics import metrics_blueprint
 from aa_common.openapi import document_blueprint
 from aa_common.redis_client import connect_redis
 from ui_connector import openapi
+from ui_connector.asyncapi import asyncapi_routes
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
 from ui_connector.config import ConnectorConfig
 from ui_connector.conversation_names import ConversationNames, conversation_name_routes
@@ -114,6 +115,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
     app.register_blueprint(conversation_name_routes)
     app.register_blueprint(dialogflow_proxy_routes)
     app.register_blueprint(desktop_page_routes)
+    app.register_blueprint(asyncapi_routes)
 
     # Unauthenticated: says nothing about the deployment (no project id) beyond being up.
     @app.get("/status")

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from flask import Blueprint, abort, render_template, send_from_directory
 
+from aa_common.events import EventKind
 from ui_connector.services import connector
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION, UNAUTHENTICATED_EVENT, Refusal
 
 desktop_page_routes = Blueprint("desktop_page", __name__, static_folder="static", static_url_path="/static",
                                 template_folder="templates")
@@ -31,6 +33,17 @@ PAGE_POLICY = "; ".join([
 ])
 
 
+# What the page's scripts would otherwise hard-code of the Socket.IO API (a data- attribute, as the CSP
+# allows no inline script): the event names by kind, the events it sends, the refusals worth a retry.
+SOCKET_API = {
+    "events": {kind.name: kind.value for kind in EventKind},
+    "unauthenticated": UNAUTHENTICATED_EVENT,
+    "join": JOIN_CONVERSATION,
+    "leave": LEAVE_CONVERSATION,
+    "retryableRefusals": [refusal.value for refusal in Refusal if refusal.retryable],
+}
+
+
 def socketio_client_dir() -> Path:
     default = Path.cwd() / "node_modules" / "socket.io-client" / "dist"
     return Path(os.environ.get("SOCKETIO_CLIENT_DIR") or default)
@@ -39,7 +52,7 @@ def socketio_client_dir() -> Path:
 @desktop_page_routes.get("/")
 def desktop():
     config = connector().config
-    page = render_template("desktop.html", project_id=config.project_id,
+    page = render_template("desktop.html", project_id=config.project_id, socket_api=SOCKET_API,
                            conversation_profile=config.desktop_conversation_profile)
     return page, {"Content-Security-Policy": PAGE_POLICY}
 

@@ -1,6 +1,6 @@
 """The UI connector's OpenAPI description, built from the code it describes: registration, the
 ``/conversation-name`` mappings, every method of the Dialogflow proxy's allow-list, the desktop page
-and the health routes; not the Socket.IO API at ``/socket.io/``, which is not REST.
+and the health routes; the Socket.IO API at ``/socket.io/`` has an AsyncAPI document (``ui_connector.asyncapi``).
 
 ``python -m ui_connector.openapi [PATH]`` writes it to docs/api/ui-connector.openapi.json.
 """
@@ -44,7 +44,7 @@ def build() -> dict[str, Any]:
         "Agent Assist UI connector",
         "Gives agent desktops short-lived JWTs, maps platform call ids to Dialogflow conversations and "
         "proxies the Dialogflow REST calls a desktop makes. Desktops receive the conversation events over "
-        "Socket.IO at `/socket.io/`, which this document does not describe.")
+        "Socket.IO at `/socket.io/`, which `/asyncapi.json` describes.")
     jwt = document.security_scheme("desktopJwt", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
         "description": "A token from `/register` or `/register-app`. The bare token, without `Bearer `, is "
@@ -57,6 +57,10 @@ def build() -> dict[str, Any]:
                                     "instance watches; nothing about the deployment.", "responses": {
         "200": json_response("Up.", {"type": "object", "required": ["status", "conversations"], "properties": {
             "status": {"const": "ok"}, "conversations": {"type": "integer", "minimum": 0}}}),
+    }})
+    document.add("GET", "/asyncapi.json", {"operationId": "asyncapi", "summary": "The AsyncAPI 3.0 document of the "
+                                          "Socket.IO API at `/socket.io/`.", "responses": {
+        "200": json_response("The document.", {"type": "object"}),
     }})
     add_common_routes(document, "Redis answers and the Pub/Sub listener is turning")
     return document.as_dict()

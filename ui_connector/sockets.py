@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import redis
 from flask import request
@@ -29,20 +31,44 @@ from ui_connector.tokens import InvalidToken, TokenService
 log = logging.getLogger(__name__)
 MAX_CONVERSATIONS_PER_CONNECTION = 50
 MAX_AGE_JITTER = 0.1
+UNAUTHENTICATED_EVENT = "unauthenticated"
 
 
-class Refusal:
-    """Stable codes in the third element of a refused ack; desktops decide by them, not by the text."""
+class Refusal(StrEnum):
+    """Stable codes in the third element of a refused ack; desktops decide by them, not by the text.
 
-    INVALID_ARGUMENT = "INVALID_ARGUMENT"
-    PERMISSION_DENIED = "PERMISSION_DENIED"
-    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    UNAVAILABLE = "UNAVAILABLE"  # the only one worth retrying as it is
+    ``meaning`` is what the AsyncAPI document tells desktops; ``retryable`` marks the code worth
+    retrying the same request for (the desktop page does).
+    """
+
+    INVALID_ARGUMENT = ("INVALID_ARGUMENT", "the message is malformed: not a conversation name, or a bad lastEventId")
+    PERMISSION_DENIED = ("PERMISSION_DENIED",
+                         "the conversation belongs to another project, or the new token to another user")
+    RESOURCE_EXHAUSTED = ("RESOURCE_EXHAUSTED",
+                          f"the connection already watches {MAX_CONVERSATIONS_PER_CONNECTION} conversations")
+    UNAUTHENTICATED = ("UNAUTHENTICATED",
+                       "the connection's token expired or was refused: register again, then reconnect")
+    UNAVAILABLE = ("UNAVAILABLE", "the event store is briefly unavailable: retry the same request", True)
+
+    meaning: str
+    retryable: bool
+
+    def __new__(cls, code: str, meaning: str, retryable: bool = False) -> Refusal:
+        refusal = str.__new__(cls, code)
+        refusal._value_ = code
+        refusal.meaning = meaning
+        refusal.retryable = retryable
+        return refusal
 
 
-def refused(reason: str, code: str) -> tuple[bool, str, str]:
-    return False, reason, code
+def refused(reason: str, code: Refusal) -> tuple[bool, str, str]:
+    return False, reason, code.value
+
+
+def event_name(handler: Callable) -> str:
+    """The desktops' event a ``DesktopNamespace`` handler answers: ``on_join_conversation`` answers
+    ``join-conversation`` (the inverse of ``DesktopNamespace.trigger_event``)."""
+    return handler.__name__.removeprefix("on_").replace("_", "-")
 
 
 class JoinRequest:
@@ -111,12 +137,12 @@ class DesktopNamespace(Namespace):
         """Tell the desktop why, then end the Socket.IO connection with a DISCONNECT packet that has
         no payload: every socket.io-client version parses it, and none reconnects by itself with the
         token it was just refused for (it registers again on ``unauthenticated``)."""
-        emit("unauthenticated", {"reason": reason})
+        emit(UNAUTHENTICATED_EVENT, {"reason": reason})
         disconnect()
 
     def _close_expired(self, sid: str) -> None:
         """No event without a valid JWT: a connection ends when its token does."""
-        self.socketio.emit("unauthenticated", {"reason": "token expired"}, to=sid)
+        self.socketio.emit(UNAUTHENTICATED_EVENT, {"reason": "token expired"}, to=sid)
         self.socketio.server.disconnect(sid, namespace=self.namespace)
 
     def on_disconnect(self, reason=None):
@@ -207,6 +233,12 @@ class DesktopNamespace(Namespace):
             return None, refused("unauthenticated: token expired; register again and reconnect",
                                  Refusal.UNAUTHENTICATED)
         return connection, None
+
+
+# The events desktops send, named by the handlers that answer them.
+JOIN_CONVERSATION = event_name(DesktopNamespace.on_join_conversation)
+LEAVE_CONVERSATION = event_name(DesktopNamespace.on_leave_conversation)
+REFRESH_TOKEN = event_name(DesktopNamespace.on_refresh_token)
 
 
 def _outcome(answer: tuple, success: str) -> str:

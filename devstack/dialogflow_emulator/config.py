@@ -6,23 +6,9 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from urllib.parse import urlsplit
 
-
-class Channel(Enum):
-    """A kind of Dialogflow notification: the topic it goes to and the interceptor route it is pushed to."""
-
-    SUGGESTIONS = ("TOPIC_SUGGESTIONS", "aa-suggestions", "/human-agent-assistant-event")
-    NEW_MESSAGES = ("TOPIC_NEW_MESSAGES", "aa-new-messages", "/new-message-event")
-    LIFECYCLE = ("TOPIC_LIFECYCLE", "aa-lifecycle", "/conversation-lifecycle-event")
-    RECOGNITION = ("TOPIC_RECOGNITION", "aa-new-recognition-results", "/new-recognition-result-notification-event")
-
-    def __init__(self, env_var: str, default_topic: str, push_route: str) -> None:
-        self.env_var = env_var
-        self.default_topic = default_topic
-        self.push_route = push_route
-
+from aa_common.events import EventKind
 
 _TOPIC_ID = re.compile(r"[A-Za-z][A-Za-z0-9_.~+%-]{2,254}")
 _HOST_PORT = re.compile(r"[^\s/:]+:\d{1,5}")
@@ -32,7 +18,7 @@ _HOST_PORT = re.compile(r"[^\s/:]+:\d{1,5}")
 class EmulatorConfig:
     """Where notifications go: the Pub/Sub emulator, the interceptor directly, or nowhere (recorded only)."""
 
-    topics: Mapping[Channel, str]
+    topics: Mapping[EventKind, str]
     pubsub_emulator_host: str | None = None
     pubsub_project_id: str | None = None
     interceptor_url: str | None = None
@@ -41,7 +27,7 @@ class EmulatorConfig:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EmulatorConfig:
         env = os.environ if environ is None else environ
         config = cls(
-            topics={channel: env.get(channel.env_var, "").strip() or channel.default_topic for channel in Channel},
+            topics={kind: env.get(kind.topic_variable, "").strip() or kind.default_topic for kind in EventKind},
             pubsub_emulator_host=env.get("PUBSUB_EMULATOR_HOST", "").strip() or None,
             pubsub_project_id=env.get("PUBSUB_PROJECT_ID", "").strip() or None,
             interceptor_url=env.get("INTERCEPTOR_URL", "").strip().rstrip("/") or None,
@@ -51,17 +37,17 @@ class EmulatorConfig:
 
     @classmethod
     def recording_only(cls) -> EmulatorConfig:
-        return cls(topics={channel: channel.default_topic for channel in Channel})
+        return cls(topics={kind: kind.default_topic for kind in EventKind})
 
     def validate(self) -> None:
-        for channel, topic in self.topics.items():
+        for kind, topic in self.topics.items():
             if not _TOPIC_ID.fullmatch(topic):
-                raise ValueError(f"{channel.env_var}={topic!r} is not a valid Pub/Sub topic id")
+                raise ValueError(f"{kind.topic_variable}={topic!r} is not a valid Pub/Sub topic id")
         if self.pubsub_emulator_host and not _HOST_PORT.fullmatch(self.pubsub_emulator_host):
             raise ValueError(f"PUBSUB_EMULATOR_HOST={self.pubsub_emulator_host!r} must be host:port")
         if self.interceptor_url and urlsplit(self.interceptor_url).scheme not in ("http", "https"):
             raise ValueError(f"INTERCEPTOR_URL={self.interceptor_url!r} must be an http(s) URL")
 
-    def topic_name(self, channel: Channel, project: str) -> str:
+    def topic_name(self, kind: EventKind, project: str) -> str:
         """The full topic name a notification about ``project`` is published to."""
-        return f"projects/{self.pubsub_project_id or project}/topics/{self.topics[channel]}"
+        return f"projects/{self.pubsub_project_id or project}/topics/{self.topics[kind]}"

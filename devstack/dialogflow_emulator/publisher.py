@@ -20,7 +20,9 @@ from typing import Any, Protocol
 
 import requests
 
-from .config import Channel, EmulatorConfig
+from aa_common.events import EventKind
+
+from .config import EmulatorConfig
 from .names import last_segment, rfc3339, utc_now
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ HTTP_TIMEOUT_SECONDS = 5
 
 @dataclass(frozen=True)
 class Notification:
-    channel: Channel
+    kind: EventKind
     conversation: str  # the full name, with location
     data: JsonObject
 
@@ -57,7 +59,7 @@ class Delivery:
 
     def to_json(self) -> JsonObject:
         return {
-            "channel": self.notification.channel.name,
+            "kind": self.notification.kind.value,
             "topic": self.topic,
             "destination": self.destination or None,
             "conversation": self.notification.conversation,
@@ -110,7 +112,7 @@ class PubSubEmulatorSink:
 
 
 class DirectPushSink:
-    """Posts Pub/Sub's wrapped push envelope straight to the interceptor's route for each channel."""
+    """Posts Pub/Sub's wrapped push envelope straight to the interceptor's route for each kind."""
 
     def __init__(self, interceptor_url: str) -> None:
         self._interceptor_url = interceptor_url
@@ -120,7 +122,7 @@ class DirectPushSink:
         self._message_ids = itertools.count(time.time_ns() // 1000)
 
     def destination(self, notification: Notification, topic: str) -> str:
-        return f"{self._interceptor_url}{notification.channel.push_route}"
+        return f"{self._interceptor_url}/{notification.kind}"
 
     def assign_message_id(self) -> str:
         return str(next(self._message_ids))
@@ -163,7 +165,7 @@ class Publisher:
 
     def publish(self, notification: Notification) -> None:
         """Queue ``notification``; deliveries happen in the order of these calls."""
-        topic = self._config.topic_name(notification.channel, notification.project)
+        topic = self._config.topic_name(notification.kind, notification.project)
         now = rfc3339(utc_now())
         if self._sink is None:
             delivery = Delivery(notification, topic, now, "recorded")
@@ -205,7 +207,7 @@ class Publisher:
                 continue
             self._settle(delivery, "delivered", message_id=message_id)
             return
-        log.error("gave up on a %s notification for %s", delivery.notification.channel.name, delivery.destination)
+        log.error("gave up on a %s notification for %s", delivery.notification.kind.value, delivery.destination)
         self._settle(delivery, "failed", error=error)
 
     def _settle(self, delivery: Delivery, status: str, *, message_id: str = "", error: str = "") -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Channel, EmulatorConfig
+from aa_common.events import EventKind
+
+from .config import EmulatorConfig
 from .names import Scope, rfc3339
 from .store import Conversation, Message, Participant
 
@@ -56,8 +58,8 @@ def message_json(conversation_id: str, message: Message, scope: Scope) -> JsonOb
 def conversation_profile_json(scope: Scope, profile_id: str, config: EmulatorConfig) -> JsonObject:
     """A profile whose notification topics are the ones the emulator publishes to."""
 
-    def notifications(channel: Channel) -> JsonObject:
-        return {"topic": config.topic_name(channel, scope.project), "messageFormat": "JSON"}
+    def notifications(kind: EventKind) -> JsonObject:
+        return {"topic": config.topic_name(kind, scope.project), "messageFormat": "JSON"}
 
     features = [
         {
@@ -72,12 +74,12 @@ def conversation_profile_json(scope: Scope, profile_id: str, config: EmulatorCon
         "createTime": CANNED_TIME,
         "updateTime": CANNED_TIME,
         "humanAgentAssistantConfig": {
-            "notificationConfig": notifications(Channel.SUGGESTIONS),
+            "notificationConfig": notifications(EventKind.SUGGESTION),
             "humanAgentSuggestionConfig": {"featureConfigs": features},
         },
-        "notificationConfig": notifications(Channel.LIFECYCLE),
-        "newMessageEventNotificationConfig": notifications(Channel.NEW_MESSAGES),
-        "newRecognitionResultNotificationConfig": notifications(Channel.RECOGNITION),
+        "notificationConfig": notifications(EventKind.LIFECYCLE),
+        "newMessageEventNotificationConfig": notifications(EventKind.NEW_MESSAGE),
+        "newRecognitionResultNotificationConfig": notifications(EventKind.RECOGNITION),
         "languageCode": LANGUAGE_CODE,
         "timeZone": "UTC",
     }

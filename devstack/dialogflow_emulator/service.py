@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aa_common.events import EventKind
+
 from . import pagination
-from .config import Channel, EmulatorConfig
+from .config import EmulatorConfig
 from .errors import ApiError, invalid_argument, not_found
 from .names import CONVERSATION_ID, CONVERSATION_PROFILE_NAME, MESSAGE_NAME, Scope, new_id, rfc3339, utc_now
 from .publisher import Notification, Publisher
@@ -268,13 +270,13 @@ class DialogflowEmulator:
 
     def _publish_lifecycle(self, conversation: Conversation, event_type: str) -> None:
         name = conversation.name
-        self._publisher.publish(Notification(Channel.LIFECYCLE, name, {"conversation": name, "type": event_type}))
+        self._publisher.publish(Notification(EventKind.LIFECYCLE, name, {"conversation": name, "type": event_type}))
 
     def _publish_new_message(self, conversation: Conversation, message: Message) -> None:
         name = conversation.name
         payload = message_json(conversation.id, message, conversation.scope)
         event = {"conversation": name, "type": "NEW_MESSAGE", "newMessagePayload": payload}
-        self._publisher.publish(Notification(Channel.NEW_MESSAGES, name, event))
+        self._publisher.publish(Notification(EventKind.NEW_MESSAGE, name, event))
 
     def _publish_suggestions(
         self, conversation: Conversation, speaker: Participant, results: list[JsonObject]
@@ -287,4 +289,4 @@ class DialogflowEmulator:
             "participant": f"{name}/participants/{target.id}",
             "suggestionResults": results,
         }
-        self._publisher.publish(Notification(Channel.SUGGESTIONS, name, event))
+        self._publisher.publish(Notification(EventKind.SUGGESTION, name, event))

@@ -13,9 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from devstack.processes import REPO_ROOT
 from devstack.stack import LocalStack
 from tests.support import event_for, fixture_event, new_conversation, push
+from ui_connector.desktop_page import SOCKET_API
+from ui_connector.sockets import Refusal
 
 pytestmark = pytest.mark.browser
 
@@ -300,11 +303,11 @@ def test_every_suggestion_kind_and_notification_is_shown(new_desktop, local_stac
     articles = event_for(name, "suggestions-articles-faq-smartreply.json")
     unsafe = json.loads(json.dumps(articles).replace("https://kb.example.com/change", "javascript:alert(1)"))
     for route, event, attributes in [
-        ("human-agent-assistant-event", event_for(name, "suggestions-knowledge-generator-error.json"), None),
-        ("human-agent-assistant-event", unsafe, None),
-        ("new-recognition-result-notification-event", event_for(name, "new-recognition-result.json"),
+        (EventKind.SUGGESTION, event_for(name, "suggestions-knowledge-generator-error.json"), None),
+        (EventKind.SUGGESTION, unsafe, None),
+        (EventKind.RECOGNITION, event_for(name, "new-recognition-result.json"),
          fixture_event("new-recognition-result.attributes.json")),
-        ("conversation-lifecycle-event", event_for(name, "unrecoverable-error.json"), None),
+        (EventKind.LIFECYCLE, event_for(name, "unrecoverable-error.json"), None),
     ]:
         assert push(interceptor, route, event, attributes=attributes).status_code == 204
 
@@ -338,6 +341,39 @@ def test_a_refused_join_is_explained(new_desktop):
         "'another-project'")
     expect(desktop.by("conversation-name")).to_have_text("None yet")
     expect(desktop.by("customer-input")).to_be_disabled()
+    desktop.assert_quiet_and_no_token_exposed()
+
+
+def test_a_join_refused_with_a_retryable_code_is_retried_whatever_its_reason(new_desktop):
+    """The page retries by the code the connector marks retryable, not by the reason's words: the first join
+    is answered, in the connector's place, with UNAVAILABLE and a reason that does not say so."""
+    joins = []
+
+    def refuse_the_first_join(ws):
+        server = ws.connect_to_server()
+
+        def from_page(frame):
+            packet = re.fullmatch(r"42(\d+)(\[.*)", frame) if isinstance(frame, str) else None
+            if packet and json.loads(packet[2])[0] == SOCKET_API["join"]:
+                joins.append(frame)
+                if len(joins) == 1:
+                    ws.send(f"43{packet[1]}" + json.dumps([False, "resting", Refusal.UNAVAILABLE]))
+                    return
+            server.send(frame)
+
+        ws.on_message(from_page)
+
+    desktop = new_desktop()
+    desktop.page.route_web_socket(re.compile(r".*/socket\.io/.*"), refuse_the_first_join)
+    desktop.open()
+    name = f"projects/aa-local/conversations/{new_conversation().rsplit('/', 1)[1]}"
+    desktop.watch(name)
+
+    expect(desktop.by("alert")).to_contain_text(f"Could not join {name}: resting; retrying")
+    expect(desktop.by("status")).to_have_text("Joined; waiting for events…")
+    expect(desktop.by("alert")).to_be_hidden()
+    expect(desktop.by("conversation-name")).to_have_text(name)
+    assert len(joins) == 2
     desktop.assert_quiet_and_no_token_exposed()
 
 
@@ -492,11 +528,11 @@ def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
     name = desktop.start_conversation()
     interceptor = local_stack.url("interceptor")
     wrong = [
-        ("new-message-event", {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
+        (EventKind.NEW_MESSAGE, {"newMessagePayload": {"name": {"x": 1}, "content": ["not", "text"],
                                                      "participantRole": 7, "createTime": {}}}),
-        ("new-message-event", {"newMessagePayload": "not an object"}),
-        ("human-agent-assistant-event", {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
-        ("human-agent-assistant-event", {"suggestionResults": [
+        (EventKind.NEW_MESSAGE, {"newMessagePayload": "not an object"}),
+        (EventKind.SUGGESTION, {"suggestionResults": {"suggestSmartRepliesResponse": {}}}),
+        (EventKind.SUGGESTION, {"suggestionResults": [
             None, 5, "text",
             {"suggestSmartRepliesResponse": {"smartReplyAnswers": "not a list"}},
             {"suggestFaqAnswersResponse": {"faqAnswers": [None, {"question": 42, "answer": {}}]}},
@@ -505,12 +541,12 @@ def test_events_of_the_wrong_types_are_shown_safely(new_desktop, local_stack):
                 {"title": "Typed wrong", "snippets": "not a list", "uri": 5, "answerRecord": {"x": 1}}]}},
             {"error": "not an object"},
         ]}),
-        ("conversation-lifecycle-event", {"type": 5, "errorStatus": ["not an object"]}),
-        ("new-recognition-result-notification-event", {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
+        (EventKind.LIFECYCLE, {"type": 5, "errorStatus": ["not an object"]}),
+        (EventKind.RECOGNITION, {"newRecognitionResultPayload": {"transcript": {"x": 1}}}),
     ]
     for route, fields in wrong:
         assert push(interceptor, route, {"conversation": name, **fields}).status_code == 204
-    assert push(interceptor, "new-message-event", event_for(name, "new-message.json")).status_code == 204
+    assert push(interceptor, EventKind.NEW_MESSAGE, event_for(name, "new-message.json")).status_code == 204
 
     expect(desktop.lines).to_have_count(1)  # the well-typed message after them
     desktop.expect_line(0, "END_USER", "I need to change my flight to Friday.")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aa_common.events import EventKind
 from tests.deploy.fake_gcloud import split_call, split_containers, split_env_vars
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -254,12 +255,7 @@ def make_existing_project(fake: FakeGcloud, region: str = CONFIG["SERVICE_REGION
                     f"--push-endpoint={url}/{route}", f"--push-auth-service-account={invoker}", "--ack-deadline=10")
 
 
-TOPIC_ROUTES = {
-    "aa-new-suggestion": "human-agent-assistant-event",
-    "aa-new-message": "new-message-event",
-    "aa-conversation-lifecycle": "conversation-lifecycle-event",
-    "aa-new-recognition-result": "new-recognition-result-notification-event",
-}
+TOPIC_ROUTES = {kind.default_topic: kind.value for kind in EventKind}
 # The roles the tutorial grants the runtime accounts.
 TUTORIAL_CONNECTOR_ROLES = ["roles/pubsub.editor", "roles/redis.editor", "roles/vpcaccess.user",
                             "roles/compute.viewer", "roles/dialogflow.agentAssistClient"]

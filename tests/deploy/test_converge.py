@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import shlex
 
+from aa_common.events import EventKind
 from tests.deploy.conftest import PROJECT, TOPIC_ROUTES, TUTORIAL_CONNECTOR_ROLES, TUTORIAL_INTERCEPTOR_ROLES
 from tests.deploy.test_deploy_run import (AUDIENCE, CONNECTOR_SA, INTERCEPTOR_SA, INVOKER_SA, MUTATING_VERBS, REGION,
                                           app_container)
 from tests.deploy.fake_gcloud import service_url
+
+NEW_MESSAGE_SUBSCRIPTION = f"{EventKind.NEW_MESSAGE.default_topic}-interceptor"
 
 URL = service_url("cloud-pubsub-interceptor")
 
@@ -27,7 +30,7 @@ def reported_commands(run) -> list[list[str]]:
 
 def test_existing_subscriptions_are_updated_to_the_wanted_settings(convergence):
     first = convergence.first
-    assert not first.find("pubsub subscriptions create", "aa-new-message-interceptor")
+    assert not first.find("pubsub subscriptions create", NEW_MESSAGE_SUBSCRIPTION)
     updates = {call.args[0]: call.flags for call in first.find("pubsub subscriptions update")}
     assert set(updates) == {f"{topic}-interceptor" for topic in TOPIC_ROUTES}
     for topic, route in TOPIC_ROUTES.items():
@@ -41,7 +44,7 @@ def test_existing_subscriptions_are_updated_to_the_wanted_settings(convergence):
         assert flags["--max-delivery-attempts"] == "10"
         assert flags["--expiration-period"] == "never"
     # The stand-in applied them: the subscriptions now hold the wanted settings.
-    subscription = convergence.deployed["resources"]["pubsub subscriptions"]["aa-new-message-interceptor"]
+    subscription = convergence.deployed["resources"]["pubsub subscriptions"][NEW_MESSAGE_SUBSCRIPTION]
     assert subscription["pushConfig"]["oidcToken"] == {"serviceAccountEmail": INVOKER_SA, "audience": AUDIENCE}
     assert subscription["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
     assert subscription["deadLetterPolicy"]["deadLetterTopic"] == f"projects/{PROJECT}/topics/aa-interceptor-dead-letter"
@@ -118,7 +121,7 @@ def test_teardown_leaves_what_deploy_did_not_create(convergence):
     assert set(resources["pubsub subscriptions"]) == {f"{topic}-interceptor" for topic in TOPIC_ROUTES}
     assert set(resources["redis instances"]) == {"aa-integration-redis"}
     assert "aa-integration-jwt-secret" in resources["secrets"]
-    assert "topic aa-new-message: not created by deploy.sh" in removed.output
+    assert f"topic {EventKind.NEW_MESSAGE.default_topic}: not created by deploy.sh" in removed.output
     # What deploy.sh made goes: its dead-letter topic and hold, the services it deployed, the dashboard.
     assert not resources.get("run services")
     assert "aa-interceptor-dead-letter" not in resources["pubsub topics"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aa_common.events import EventKind
 from tests.deploy.conftest import ADMIN, CONFIG, DEPLOY, DEPLOY_DIR, LEAN_CONFIG, PROJECT, REPO_ROOT, TOPIC_ROUTES, Run
 from tests.deploy.fake_gcloud import FAKE_CA, PROJECT_NUMBER, REDIS_HOST, REDIS_TLS_PORT, service_url
 
@@ -431,8 +432,9 @@ def test_second_run_says_what_it_left_alone(deployment):
     output = deployment.second.output
     for label in ("service account " + CONNECTOR_SA, "secret aa-integration-jwt-secret",
                   "Redis instance aa-integration-redis", "secret aa-integration-redis-auth (Redis AUTH string)",
-                  "Artifact Registry repository aa-integration", "topic aa-new-message",
-                  "subscription aa-new-message-interceptor -> /new-message-event", "dashboard aa-integration",
+                  "Artifact Registry repository aa-integration", f"topic {EventKind.NEW_MESSAGE.default_topic}",
+                  f"subscription {EventKind.NEW_MESSAGE.default_topic}-interceptor -> /{EventKind.NEW_MESSAGE}",
+                  "dashboard aa-integration",
                   "API run.googleapis.com"):
         assert f"{label}: exists, unchanged" in output
     assert ": created" not in output and ": updated" not in output
@@ -476,7 +478,7 @@ def test_dry_run_runs_nothing_and_shows_everything(fake_gcloud):
                     "monitoring dashboards create"):
         assert f"[dry-run] gcloud {command}" in run.output
     # What a re-run against an existing project might do is shown too.
-    for alternative in ("pubsub subscriptions update aa-new-message-interceptor",
+    for alternative in (f"pubsub subscriptions update {EventKind.NEW_MESSAGE.default_topic}-interceptor",
                         "projects remove-iam-policy-binding", "monitoring dashboards update aa-integration",
                         "secrets versions add aa-integration-redis-auth"):
         assert re.search(rf"\[dry-run\] \([^)]*\) .*gcloud {re.escape(alternative)}", run.output), alternative

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from aa_common.events import EventKind
 from tests.deploy.conftest import CONFIG, LEAN_CONFIG, PROJECT, REPO_ROOT, TEARDOWN, FakeGcloud, copy_of
 
 
@@ -50,13 +51,14 @@ def test_teardown_leaves_a_topic_that_existed_before(deployment, tmp_path):
     # deploy.sh leaves an existing topic as it is: without its label.
     fake = copy_of(deployment.fake, tmp_path / "copy")
     state = fake.state_json()
-    state["resources"]["pubsub topics"]["aa-new-message"]["labels"] = {}
+    existing = EventKind.NEW_MESSAGE.default_topic
+    state["resources"]["pubsub topics"][existing]["labels"] = {}
     (fake.state / "state.json").write_text(json.dumps(state))
     run = fake.run(TEARDOWN, "--yes").ok()
-    assert set(fake.resources()["pubsub topics"]) == {"aa-new-message"}
-    assert "topic aa-new-message: not created by deploy.sh (no created-by=aa-integration-deploy label), left alone" in run.output
-    assert not run.find("pubsub topics delete", "aa-new-message")
-    assert run.one("pubsub topics delete", "aa-new-suggestion")
+    assert set(fake.resources()["pubsub topics"]) == {existing}
+    assert f"topic {existing}: not created by deploy.sh (no created-by=aa-integration-deploy label), left alone" in run.output
+    assert not run.find("pubsub topics delete", existing)
+    assert run.one("pubsub topics delete", EventKind.SUGGESTION.default_topic)
 
 
 def test_teardown_removes_the_connector_it_made(lean_deployment, tmp_path):

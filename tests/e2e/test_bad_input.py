@@ -8,11 +8,12 @@ import json
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from tests.support import Desktop, envelope, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
 
-ROUTE = "new-message-event"
+ROUTE = EventKind.NEW_MESSAGE
 VALID_EVENT = {"conversation": "projects/my-proj/locations/global/conversations/C1", "type": "NEW_MESSAGE"}
 
 
@@ -85,7 +86,7 @@ def test_the_interceptor_keeps_serving_valid_pushes_after_bad_ones(interceptor, 
     agent.wait_for(1)
     assert agent.message_ids() == ["after-bad"]
     metrics = requests.get(f"{interceptor.url}/metrics", timeout=10).text.splitlines()
-    assert any(line.startswith("aa_pushes_total{") and 'route="new-message-event"' in line
+    assert any(line.startswith("aa_pushes_total{") and f'route="{ROUTE}"' in line
                and 'outcome="invalid"' in line for line in metrics)
     agent.close()
 

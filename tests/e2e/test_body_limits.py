@@ -12,15 +12,18 @@ import pytest
 import requests
 import socketio
 
+from aa_common.conversations import normalize_conversation_name
+from aa_common.events import EventKind
 from aa_common.http import SECURITY_HEADERS
-from tests.support import Desktop, envelope, event_for, new_conversation, register, short_name
+from tests.support import Desktop, envelope, event_for, new_conversation, register
+from ui_connector.sockets import JOIN_CONVERSATION
 
 pytestmark = pytest.mark.e2e
 
 MiB = 1024 * 1024
 INTERCEPTOR_LIMIT = 4 * MiB
 CONNECTOR_LIMIT = 1 * MiB
-ROUTE = "new-message-event"
+ROUTE = EventKind.NEW_MESSAGE
 
 
 def chunked(body: bytes, chunk: int = 64 * 1024) -> Iterator[bytes]:
@@ -157,11 +160,12 @@ def test_socketio_long_polling_still_joins_and_receives(interceptor, connector):
     conversation = new_conversation()
     received = threading.Event()
     client = socketio.Client(reconnection=False)
-    client.on("new-message-event", lambda payload: received.set())
+    client.on(EventKind.NEW_MESSAGE, lambda payload: received.set())
     client.connect(connector.url, auth={"token": register(connector.url)}, transports=["polling"], wait_timeout=10)
     try:
         assert client.transport() == "polling"
-        assert client.call("join-conversation", conversation, timeout=10) == (True, short_name(conversation))
+        joined = client.call(JOIN_CONVERSATION, conversation, timeout=10)
+        assert joined == (True, normalize_conversation_name(conversation))
         body = padded_push(conversation, "over-polling", 2048)
         assert requests.post(f"{interceptor.url}/{ROUTE}", data=body, timeout=10).status_code == 204
         assert received.wait(10)

@@ -11,10 +11,12 @@ import requests
 import socketio
 
 from aa_common.config import RetentionSettings
+from aa_common.conversations import normalize_conversation_name
 from aa_common.event_store import EventStore, channel_name
-from aa_common.events import Event
+from aa_common.events import Event, EventKind
 from devstack.processes import wait_until
-from tests.support import PROJECT, Desktop, NodeDesktops, event_for, new_conversation, push, register, short_name
+from tests.support import PROJECT, Desktop, NodeDesktops, event_for, new_conversation, push, register
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION, UNAUTHENTICATED_EVENT, Refusal
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +25,14 @@ def store_events(redis_port: int, conversation: str, count: int) -> None:
     store = EventStore(redis.Redis(port=redis_port, decode_responses=True), RetentionSettings())
     text = '{"conversation": "%s"}' % conversation
     for index in range(count):
-        store.append(Event(short_name(conversation), text, "new-message-event", "t", f"bulk-{index}", "t"))
+        store.append(Event(normalize_conversation_name(conversation), text, EventKind.NEW_MESSAGE, "t", f"bulk-{index}",
+                           "t"))
 
 
 def subscribers(redis_port: int, conversation: str) -> int:
     client = redis.Redis(port=redis_port, decode_responses=True)
-    return dict(client.pubsub_numsub(channel_name(short_name(conversation))))[channel_name(short_name(conversation))]
+    channel = channel_name(normalize_conversation_name(conversation))
+    return dict(client.pubsub_numsub(channel))[channel]
 
 
 def test_delivery_survives_joins_and_leaves_during_redis_restarts(isolated_stack):
@@ -46,8 +50,8 @@ def test_delivery_survives_joins_and_leaves_during_redis_restarts(isolated_stack
         while not stop.is_set():
             conversation = new_conversation()
             try:
-                joined.append(client.call("join-conversation", conversation, timeout=10)[0])
-                client.call("leave-conversation", conversation, timeout=10)
+                joined.append(client.call(JOIN_CONVERSATION, conversation, timeout=10)[0])
+                client.call(LEAVE_CONVERSATION, conversation, timeout=10)
             except socketio.exceptions.TimeoutError:
                 pass
         client.disconnect()
@@ -66,7 +70,8 @@ def test_delivery_survives_joins_and_leaves_during_redis_restarts(isolated_stack
     # Joins may be refused while Redis is down, but most go through and none wedges the instance.
     assert joined.count(True) > len(joined) // 2
 
-    assert push(interceptor.url, "new-message-event", event_for(watched, "new-message.json"), "after-churn").status_code == 204
+    pushed = push(interceptor.url, EventKind.NEW_MESSAGE, event_for(watched, "new-message.json"), "after-churn")
+    assert pushed.status_code == 204
     watcher.wait_for(1, timeout=30)
     assert watcher.message_ids() == ["after-churn"]
     fresh = Desktop(connector.url, register(connector.url))
@@ -101,7 +106,7 @@ def test_disconnecting_during_joins_leaves_no_subscription_behind(isolated_stack
     for conversation in conversations:
         client = socketio.Client(reconnection=False)
         client.connect(connector.url, auth={"token": register(connector.url)}, transports=["websocket"])
-        client.emit("join-conversation", conversation)
+        client.emit(JOIN_CONVERSATION, conversation)
         client.disconnect()
 
     wait_until(lambda: requests.get(f"{connector.url}/status", timeout=5).json()["conversations"] == 0, 15,
@@ -123,10 +128,10 @@ def test_a_burst_of_joins_cannot_pass_the_per_connection_cap(isolated_stack):
             done.set()
 
     for _ in range(90):  # within the per-connection packet burst (test_socket_abuse.py goes past it)
-        client.emit("join-conversation", new_conversation(), callback=record)
+        client.emit(JOIN_CONVERSATION, new_conversation(), callback=record)
     assert done.wait(30)
     assert sum(1 for ok, *_ in acks if ok) == 50
-    assert {tuple(ack[2:]) for ack in acks if not ack[0]} == {("RESOURCE_EXHAUSTED",)}
+    assert {tuple(ack[2:]) for ack in acks if not ack[0]} == {(Refusal.RESOURCE_EXHAUSTED,)}
     client.disconnect()
 
 
@@ -140,9 +145,9 @@ def test_the_connection_closes_when_its_token_expires(isolated_stack, jwt_secret
     agent.join(conversation)
 
     wait_until(lambda: not agent.client.connected, 15, "the server to close the expired connection")
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "after-expiry")
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "after-expiry")
 
-    assert [name for name, _ in agent.settle()] == ["unauthenticated"]
+    assert [name for name, _ in agent.settle()] == [UNAUTHENTICATED_EVENT]
 
 
 def test_concurrent_failed_registrations_cannot_pass_the_limit(stack):
@@ -173,7 +178,7 @@ def test_rejoining_right_after_leaving_is_answered_at_once(isolated_stack):
         assert agent.join(conversation)[0] is True
         assert agent.leave(conversation)[0] is True
     assert agent.join(conversation)[0] is True
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "after-rejoins")
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "after-rejoins")
     agent.wait_for(1)
     assert agent.message_ids() == ["after-rejoins"]
     agent.close()
@@ -184,7 +189,7 @@ def test_a_last_event_id_redis_cannot_read_after_is_refused_at_join(isolated_sta
     _, _, connector = isolated_stack
     agent = Desktop(connector.url, register(connector.url))
     ok, reason, code = agent.join(new_conversation(), last_event_id=last_event_id)
-    assert ok is False and "out of range" in reason and code == "INVALID_ARGUMENT"
+    assert ok is False and "out of range" in reason and code == Refusal.INVALID_ARGUMENT
     agent.close()
 
 
@@ -194,11 +199,11 @@ def test_a_malformed_stored_event_is_skipped_not_fatal(isolated_stack):
     client = redis.Redis(port=server.port, decode_responses=True)
     live = Desktop(connector.url, register(connector.url))
     live.join(conversation)
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "before-bad")
-    key = short_name(conversation)
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "before-bad")
+    key = normalize_conversation_name(conversation)
     bad_id = client.xadd(f"aa:{{{key}}}:events", {"payload": "{not json"})
     client.publish(f"aa:{{{key}}}", f"{bad_id} {{not json")
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "after-bad")
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "after-bad")
 
     live.wait_for(2)
     late = Desktop(connector.url, register(connector.url))
@@ -216,7 +221,7 @@ def test_a_thousand_desktops_joining_at_once_all_join_and_receive(stack, interce
     conversations = [new_conversation() for _ in range(1000)]
     desktops = NodeDesktops(connector, 1000, conversations)  # fails unless all 1,000 joins succeed
     for conversation in conversations[::50]:
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
     wait_until(lambda: desktops.status()["events"] >= 20, 30, "the events at their desktops")
     assert desktops.status()["connected"] == 1000
     desktops.close()

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from devstack.dialogflow_emulator.config import Channel
+from aa_common.events import EventKind
 from devstack.processes import RedisServer
 from devstack.pubsub_emulator import PubSubEmulator, find_emulator, wire_interceptor
 from tests.conftest import Stack
@@ -110,7 +110,7 @@ def test_redis_down_for_five_seconds_while_pubsub_pushes(jwt_secret_file, tmp_pa
                     redis.stop()
                 if index == 50:
                     redis.start()
-                published.append(admin.publish(PROJECT, Channel.NEW_MESSAGES.default_topic,
+                published.append(admin.publish(PROJECT, EventKind.NEW_MESSAGE.default_topic,
                                                event_for(conversation, "new-message.json"),
                                                ordering_key=conversation))
                 time.sleep(0.125)  # 60 events over 7.5 s: Redis is down for 5 of them

@@ -16,6 +16,7 @@ import socketio
 from devstack.processes import UI_CONNECTOR_COMMAND, REPO_ROOT, free_port
 from devstack.stack import service_env
 from tests.support import PROJECT, new_conversation, register
+from ui_connector.sockets import UNAUTHENTICATED_EVENT
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +93,7 @@ def test_protected_routes_refuse_bad_tokens(connector, secret, case, method, pat
 def test_socketio_connect_refuses_bad_tokens(connector, secret, case):
     refusal, disconnected = {}, threading.Event()
     client = socketio.Client(reconnection=False)
-    client.on("unauthenticated", lambda data: refusal.update(data))
+    client.on(UNAUTHENTICATED_EVENT, lambda data: refusal.update(data))
     client.on("disconnect", lambda *args: disconnected.set())
 
     client.connect(connector.url, auth={"token": bad_tokens(secret)[case]}, transports=["websocket"])

@@ -7,7 +7,9 @@ import jwt
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from tests.support import PROJECT, Desktop, NodeDesktop, event_for, new_conversation, push, register
+from ui_connector.sockets import REFRESH_TOKEN, Refusal
 
 pytestmark = pytest.mark.e2e
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def push_numbered(interceptor, conversation: str, prefix: str, count: int) -> list[str]:
     ids = [f"{prefix}-{index}-{time.monotonic_ns()}" for index in range(count)]
     for message_id in ids:
-        assert push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"),
+        assert push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"),
                     message_id).status_code == 204
     return ids
 
@@ -100,20 +102,20 @@ def test_refresh_token_moves_the_connections_expiry(connector, interceptor, jwt_
     agent.join(conversation)
 
     fresh = register(connector.url, user="agent-1")
-    ok, new_exp = agent.client.call("refresh-token", fresh, timeout=10)
+    ok, new_exp = agent.client.call(REFRESH_TOKEN, fresh, timeout=10)
     time.sleep(6)  # past the first token's expiry
     push_numbered(interceptor, conversation, "later", 1)
 
     assert ok is True and new_exp == jwt.decode(fresh, options={"verify_signature": False})["exp"]
-    assert agent.wait_for(1) and agent.events[-1][0] == "new-message-event"
+    assert agent.wait_for(1) and agent.events[-1][0] == EventKind.NEW_MESSAGE
     assert agent.client.connected
     agent.close()
 
 
 def test_refresh_token_refuses_bad_and_foreign_tokens(connector):
     agent = Desktop(connector.url, register(connector.url, user="agent-1"))
-    assert agent.client.call("refresh-token", "not-a-jwt", timeout=10)[::2] == (False, "UNAUTHENTICATED")
-    assert agent.client.call("refresh-token", {"token": register(connector.url, user="agent-2")},
-                             timeout=10)[::2] == (False, "PERMISSION_DENIED")
+    assert agent.client.call(REFRESH_TOKEN, "not-a-jwt", timeout=10)[::2] == (False, Refusal.UNAUTHENTICATED)
+    assert agent.client.call(REFRESH_TOKEN, {"token": register(connector.url, user="agent-2")},
+                             timeout=10)[::2] == (False, Refusal.PERMISSION_DENIED)
     assert requests.get(f"{connector.url}/healthz", timeout=5).status_code == 200
     agent.close()

@@ -8,9 +8,11 @@ import os
 import pytest
 import requests
 
+from aa_common.conversations import normalize_conversation_name
+from aa_common.events import EventKind
 from devstack.pubsub_emulator import find_emulator
 from devstack.stack import LocalStack
-from tests.support import Desktop, register, short_name
+from tests.support import Desktop, register
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pubsub_emulator]
 
@@ -48,16 +50,16 @@ def test_analyze_content_through_the_proxy_reaches_a_joined_desktop_via_pubsub(l
                                 {"conversationProfile": f"{parent}/conversationProfiles/p1"})["name"]
     customer = session.call("POST", f"{conversation}/participants", {"role": "END_USER"})["name"]
     desktop = Desktop(connector, session.token)
-    assert desktop.join(conversation) == (True, short_name(conversation))
+    assert desktop.join(conversation) == (True, normalize_conversation_name(conversation))
 
     session.call("POST", f"{customer}:analyzeContent",
                  {"textInput": {"text": "I need to change my flight to Friday", "languageCode": "en-US"}})
 
     events = {name: json.loads(payload["data"]) for name, payload in desktop.wait_for(3, timeout=30)}
-    assert events["conversation-lifecycle-event"]["type"] == "CONVERSATION_STARTED"
-    message = events["new-message-event"]["newMessagePayload"]
+    assert events[EventKind.LIFECYCLE]["type"] == "CONVERSATION_STARTED"
+    message = events[EventKind.NEW_MESSAGE]["newMessagePayload"]
     assert message["content"] == "I need to change my flight to Friday" and message["participantRole"] == "END_USER"
-    assert events["human-agent-assistant-event"]["suggestionResults"]
+    assert events[EventKind.SUGGESTION]["suggestionResults"]
     published = requests.get(f"{local_stack.url('dialogflow-emulator')}/emulator/notifications", timeout=10).json()
     destinations = {entry["destination"] for entry in published["notifications"]}
     assert all(local_stack.pubsub.host_port in destination for destination in destinations)

@@ -7,7 +7,9 @@ import pytest
 import requests
 import socketio
 
+from aa_common.events import EventKind
 from tests.support import PROJECT, RawSocketIO, envelope, event_for, new_conversation, push, register
+from ui_connector.sockets import JOIN_CONVERSATION
 
 pytestmark = pytest.mark.e2e
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -28,7 +30,7 @@ def log_entries(service) -> list[dict]:
 def test_the_connector_writes_only_json_from_start_to_stop(stack):
     connector = stack.ui_connector()
     token = register(connector.url)
-    for packet in ('42["join-conversation"', "4Z", '451-["x",{"_placeholder":true,"num":0}]'):
+    for packet in (f'42["{JOIN_CONVERSATION}"', "4Z", '451-["x",{"_placeholder":true,"num":0}]'):
         raw = RawSocketIO(connector.url, token)
         raw.next_packet()
         raw.send(packet)
@@ -50,12 +52,12 @@ def test_the_interceptor_writes_only_json_with_the_trace_of_each_request(stack):
     interceptor = stack.interceptor()
     conversation = new_conversation()
     for _ in range(20):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
-    requests.post(f"{interceptor.url}/new-message-event", data=b"not json", timeout=10,
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
+    requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", data=b"not json", timeout=10,
                   headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
-    requests.post(f"{interceptor.url}/new-message-event", data=b"{}", timeout=10,
+    requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", data=b"{}", timeout=10,
                   headers={"X-Cloud-Trace-Context": f"{TRACE.upper()}/123;o=1"})
-    requests.post(f"{interceptor.url}/new-message-event", json=envelope(b"[]"), timeout=10,
+    requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(b"[]"), timeout=10,
                   headers={"traceparent": f"00-{TRACE}-zz-01 \"injected\": true"})
 
     interceptor.stop()

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from devstack.processes import free_port, stop_process_group, wait_until
 from tests.support import Desktop, envelope, event_for, new_conversation, push, register
 
@@ -69,16 +70,17 @@ def test_prometheus_scrapes_the_pipelines_series(prometheus, interceptor, connec
     desktop = Desktop(connector.url, register(connector.url))
     desktop.join(conversation)
     for _ in range(3):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
-    requests.post(f"{interceptor.url}/new-message-event", json=envelope(b"not json"), timeout=10)
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
+    requests.post(f"{interceptor.url}/{EventKind.NEW_MESSAGE}", json=envelope(b"not json"), timeout=10)
     desktop.wait_for(3)
 
-    assert eventually(prometheus, 'sum(aa_pushes_total{route="new-message-event",outcome="stored"})',
+    assert eventually(prometheus, f'sum(aa_pushes_total{{route="{EventKind.NEW_MESSAGE}",outcome="stored"}})',
                       lambda v: v >= 3) >= 3
     assert eventually(prometheus, 'sum(aa_pushes_total{outcome="invalid"})', lambda v: v >= 1) >= 1
     assert eventually(prometheus, "aa_desktops_connected", lambda v: v >= 1) >= 1
     assert eventually(prometheus, "aa_conversations_watched", lambda v: v >= 1) >= 1
-    assert eventually(prometheus, 'sum(aa_events_delivered_total{event="new-message-event"})', lambda v: v >= 3) >= 3
+    delivered = f'sum(aa_events_delivered_total{{event="{EventKind.NEW_MESSAGE}"}})'
+    assert eventually(prometheus, delivered, lambda v: v >= 3) >= 3
     assert eventually(prometheus, 'sum(aa_joins_total{outcome="joined"})', lambda v: v >= 1) >= 1
     for histogram in ("aa_push_duration_seconds", "aa_pubsub_ack_lag_seconds", "aa_delivery_lag_seconds",
                       "aa_redis_command_duration_seconds"):
@@ -91,7 +93,7 @@ def test_metrics_add_up_across_interceptor_workers(stack):
     interceptor = stack.interceptor(INTERCEPTOR_WORKERS="2")
     conversation = new_conversation()
     for _ in range(20):  # spread over both workers by the kernel
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
 
     totals = set()
     for _ in range(20):  # whichever worker answers /metrics reports every worker's pushes

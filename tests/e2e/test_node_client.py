@@ -12,8 +12,10 @@ from pathlib import Path
 import jwt
 import pytest
 
+from aa_common.conversations import normalize_conversation_name
+from aa_common.events import EventKind
 from devstack.processes import REPO_ROOT
-from tests.support import PROJECT, event_for, new_conversation, push, register, short_name
+from tests.support import PROJECT, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
@@ -46,7 +48,9 @@ def start_desktop(node, client_env, connector, conversation, count, last_event_i
 
 
 def events_of(process) -> list[dict]:
-    output, _ = process.communicate(timeout=30)
+    # Not communicate(): with a timeout it reads the pipe itself, past the lines start_desktop's readline buffered.
+    output = process.stdout.read()  # desktop.mjs exits within 20 s, whatever happens
+    process.wait(timeout=10)
     lines = [json.loads(line) for line in output.splitlines()]
     assert process.returncode == 0, lines
     return lines
@@ -62,14 +66,14 @@ def watch_refusal(node, client_env, connector, token: str) -> dict:
 def test_node_desktop_joins_and_receives_live_events(node, client_env, interceptor, connector):
     conversation = new_conversation()
     process, joined = start_desktop(node, client_env, connector, conversation, 2)
-    assert joined == {"joined": True, "name": short_name(conversation)}
+    assert joined == {"joined": True, "name": normalize_conversation_name(conversation)}
 
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"))
-    push(interceptor.url, "human-agent-assistant-event",
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"))
+    push(interceptor.url, EventKind.SUGGESTION,
          event_for(conversation, "suggestions-articles-faq-smartreply.json"))
 
     lines = events_of(process)
-    assert [line["event"] for line in lines] == ["new-message-event", "human-agent-assistant-event"]
+    assert [line["event"] for line in lines] == [EventKind.NEW_MESSAGE, EventKind.SUGGESTION]
     assert json.loads(lines[0]["payload"]["data"])["type"] == "NEW_MESSAGE"
 
 
@@ -77,7 +81,7 @@ def test_node_desktop_resumes_after_its_last_event_id(node, client_env, intercep
     conversation = new_conversation()
     ids = [f"node-r{index}-{time.monotonic_ns()}" for index in range(3)]
     for message_id in ids:
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), message_id)
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), message_id)
     process, _ = start_desktop(node, client_env, connector, conversation, 3)
     resume_after = events_of(process)[0]["payload"]["event_id"]
 

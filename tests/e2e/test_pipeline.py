@@ -6,19 +6,22 @@ import json
 
 import pytest
 
-from tests.support import Desktop, event_for, fixture_event, new_conversation, push, register, short_name
+from aa_common.conversations import normalize_conversation_name
+from aa_common.events import EventKind
+from tests.support import Desktop, event_for, fixture_event, new_conversation, push, register
+from ui_connector.sockets import Refusal
 
 pytestmark = pytest.mark.e2e
 
 ROUTED_FIXTURES = [
-    ("human-agent-assistant-event", "suggestions-articles-faq-smartreply.json"),
-    ("human-agent-assistant-event", "suggestions-knowledge-generator-error.json"),
-    ("new-message-event", "new-message.json"),
-    ("conversation-lifecycle-event", "conversation-started.json"),
-    ("conversation-lifecycle-event", "conversation-finished.json"),
-    ("conversation-lifecycle-event", "human-intervention-needed.json"),
-    ("conversation-lifecycle-event", "unrecoverable-error.json"),
-    ("new-recognition-result-notification-event", "new-recognition-result.json"),
+    (EventKind.SUGGESTION, "suggestions-articles-faq-smartreply.json"),
+    (EventKind.SUGGESTION, "suggestions-knowledge-generator-error.json"),
+    (EventKind.NEW_MESSAGE, "new-message.json"),
+    (EventKind.LIFECYCLE, "conversation-started.json"),
+    (EventKind.LIFECYCLE, "conversation-finished.json"),
+    (EventKind.LIFECYCLE, "human-intervention-needed.json"),
+    (EventKind.LIFECYCLE, "unrecoverable-error.json"),
+    (EventKind.RECOGNITION, "new-recognition-result.json"),
 ]
 
 
@@ -40,9 +43,9 @@ def desktop(connector):
 def test_each_route_and_fixture_reaches_a_joined_desktop(interceptor, desktop, route, fixture):
     conversation = new_conversation()
     agent = desktop()
-    assert agent.join(conversation) == (True, short_name(conversation))
+    assert agent.join(conversation) == (True, normalize_conversation_name(conversation))
     event = event_for(conversation, fixture)
-    attributes = fixture_event("new-recognition-result.attributes.json") if "recognition" in route else None
+    attributes = fixture_event("new-recognition-result.attributes.json") if route is EventKind.RECOGNITION else None
 
     response = push(interceptor.url, route, event, message_id="4242", attributes=attributes)
 
@@ -50,12 +53,12 @@ def test_each_route_and_fixture_reaches_a_joined_desktop(interceptor, desktop, r
     [(name, payload)] = agent.wait_for(1)
     assert name == route
     assert payload["data_type"] == route
-    assert payload["conversation_name"] == short_name(conversation)
+    assert payload["conversation_name"] == normalize_conversation_name(conversation)
     assert json.loads(payload["data"]) == event
     assert payload["message_id"] == "4242"
     assert payload["publish_time"] == "2026-02-26T19:13:55.749Z"
     assert payload["event_id"]
-    if "recognition" in route:
+    if route is EventKind.RECOGNITION:
         assert payload["participant_role"] == "END_USER"
         assert payload["new_recognition_result_message_id"] == "MSG_ID"
     else:
@@ -64,20 +67,21 @@ def test_each_route_and_fixture_reaches_a_joined_desktop(interceptor, desktop, r
 
 def test_late_joiner_gets_earlier_events_in_order_then_live(interceptor, desktop):
     conversation = new_conversation()
-    sent = [("conversation-lifecycle-event", "conversation-started.json"),
-            ("new-message-event", "new-message.json"),
-            ("human-agent-assistant-event", "suggestions-articles-faq-smartreply.json")]
+    sent = [(EventKind.LIFECYCLE, "conversation-started.json"),
+            (EventKind.NEW_MESSAGE, "new-message.json"),
+            (EventKind.SUGGESTION, "suggestions-articles-faq-smartreply.json")]
     for index, (route, fixture) in enumerate(sent):
-        assert push(interceptor.url, route, event_for(conversation, fixture), message_id=f"late-{index}").status_code == 204
+        response = push(interceptor.url, route, event_for(conversation, fixture), message_id=f"late-{index}")
+        assert response.status_code == 204
 
     agent = desktop()
-    assert agent.join(short_name(conversation))[0] is True
+    assert agent.join(normalize_conversation_name(conversation))[0] is True
     agent.wait_for(3)
-    push(interceptor.url, "conversation-lifecycle-event", event_for(conversation, "conversation-finished.json"),
+    push(interceptor.url, EventKind.LIFECYCLE, event_for(conversation, "conversation-finished.json"),
          message_id="late-live")
 
     events = agent.wait_for(4)
-    assert [name for name, _ in events] == [route for route, _ in sent] + ["conversation-lifecycle-event"]
+    assert [name for name, _ in events] == [route for route, _ in sent] + [EventKind.LIFECYCLE]
     assert agent.message_ids() == ["late-0", "late-1", "late-2", "late-live"]
 
 
@@ -86,14 +90,14 @@ def test_resume_with_last_event_id_gets_exactly_the_missed_events(interceptor, c
     first = desktop()
     first.join(conversation)
     for index in range(2):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), f"before-{index}")
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), f"before-{index}")
     last_seen = first.wait_for(2)[-1][1]["event_id"]
     first.close()
 
     for index in range(3):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), f"missed-{index}")
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), f"missed-{index}")
     again = desktop()
-    assert again.join(conversation, last_event_id=last_seen) == (True, short_name(conversation))
+    assert again.join(conversation, last_event_id=last_seen) == (True, normalize_conversation_name(conversation))
 
     again.wait_for(3)
     assert again.settle() and again.message_ids() == ["missed-0", "missed-1", "missed-2"]
@@ -105,9 +109,9 @@ def test_a_redelivered_message_reaches_the_desktop_once(interceptor, desktop):
     agent.join(conversation)
     event = event_for(conversation, "new-message.json")
 
-    first = push(interceptor.url, "new-message-event", event, message_id="redelivered")
-    second = push(interceptor.url, "new-message-event", event, message_id="redelivered")
-    push(interceptor.url, "new-message-event", event, message_id="next")
+    first = push(interceptor.url, EventKind.NEW_MESSAGE, event, message_id="redelivered")
+    second = push(interceptor.url, EventKind.NEW_MESSAGE, event, message_id="redelivered")
+    push(interceptor.url, EventKind.NEW_MESSAGE, event, message_id="next")
 
     assert (first.status_code, second.status_code) == (204, 204)
     agent.wait_for(2)
@@ -125,12 +129,12 @@ def test_desktops_on_two_connector_processes_both_get_every_event(stack, interce
     assert on_first.join(conversation)[0] and on_second.join(conversation)[0]
 
     for index in range(3):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), f"both-{index}")
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), f"both-{index}")
     assert on_first.wait_for(3) and on_second.wait_for(3)
 
     on_first.close()
     for index in range(3, 5):
-        push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), f"both-{index}")
+        push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), f"both-{index}")
 
     on_second.wait_for(5)
     assert on_second.settle() and on_second.message_ids() == [f"both-{i}" for i in range(5)]
@@ -141,11 +145,11 @@ def test_one_desktop_leaving_does_not_cut_off_another_on_the_same_instance(inter
     leaving, staying = desktop(), desktop()
     leaving.join(conversation)
     staying.join(conversation)
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "shared-0")
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "shared-0")
     leaving.wait_for(1)
 
-    assert leaving.leave(conversation) == (True, short_name(conversation))
-    push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"), "shared-1")
+    assert leaving.leave(conversation) == (True, normalize_conversation_name(conversation))
+    push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"), "shared-1")
 
     staying.wait_for(2)
     assert staying.settle() and staying.message_ids() == ["shared-0", "shared-1"]
@@ -155,11 +159,11 @@ def test_one_desktop_leaving_does_not_cut_off_another_on_the_same_instance(inter
 def test_joining_only_a_conversation_of_this_project(desktop):
     agent = desktop()
     ok, reason, code = agent.join("projects/other-proj/locations/global/conversations/C1")
-    assert ok is False and "other-proj" in reason and code == "PERMISSION_DENIED"
+    assert ok is False and "other-proj" in reason and code == Refusal.PERMISSION_DENIED
     ok, reason, code = agent.join("conversations/C1")
-    assert ok is False and "projects/<project>/conversations/<id>" in reason and code == "INVALID_ARGUMENT"
+    assert ok is False and "projects/<project>/conversations/<id>" in reason and code == Refusal.INVALID_ARGUMENT
     ok, reason, code = agent.join({"conversationName": new_conversation(), "lastEventId": "yesterday"})
-    assert ok is False and "event id" in reason and code == "INVALID_ARGUMENT"
+    assert ok is False and "event id" in reason and code == Refusal.INVALID_ARGUMENT
     ok, _ = agent.join(new_conversation())
     assert ok is True
 
@@ -175,8 +179,8 @@ def test_a_long_history_reaches_a_slow_reader_intact(redis_client, connector, de
     store = EventStore(redis_client, RetentionSettings())
     text = json.dumps(event_for(conversation, "new-message.json"))
     for index in range(5000):
-        event = Event(short_name(conversation), text, "new-message-event", "2026-02-26T19:13:55Z", f"bulk-{index}",
-                      "2026-02-26T19:13:56Z")
+        event = Event(normalize_conversation_name(conversation), text, EventKind.NEW_MESSAGE, "2026-02-26T19:13:55Z",
+                      f"bulk-{index}", "2026-02-26T19:13:56Z")
         store.append(event)
 
     agent = desktop()

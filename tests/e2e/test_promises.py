@@ -12,10 +12,12 @@ from typing import Callable
 import pytest
 import redis
 
+from aa_common.conversations import normalize_conversation_name
 from aa_common.event_store import channel_name
+from aa_common.events import EventKind
 from devstack.processes import LocalRedisCluster, RedisServer, Service, wait_until
 from tests.conftest import Stack
-from tests.support import Desktop, Pusher, event_for, new_conversation, push, register, short_name
+from tests.support import Desktop, Pusher, event_for, new_conversation, push, register
 
 pytestmark = pytest.mark.e2e
 
@@ -49,7 +51,7 @@ def _cluster(jwt_secret_file, log_dir):
         """kill -9 of the primary owning the conversation's slot; its replica takes over; the old
         primary comes back as a replica, so the cluster keeps a replica per shard for what follows."""
         client = redis.RedisCluster(host="127.0.0.1", port=cluster.ports[0], decode_responses=True)
-        owner = client.get_node_from_key(channel_name(short_name(conversation))).port
+        owner = client.get_node_from_key(channel_name(normalize_conversation_name(conversation))).port
         cluster.nodes[owner].kill()
         wait_until(lambda: _owner(cluster, conversation, exclude=owner) is not None, 30, "a replica to take over")
         cluster.nodes[owner].start()
@@ -63,7 +65,7 @@ def _owner(cluster: LocalRedisCluster, conversation: str, exclude: int) -> int |
             continue
         try:
             client = redis.RedisCluster(host="127.0.0.1", port=port, decode_responses=True)
-            owner = client.get_node_from_key(channel_name(short_name(conversation))).port
+            owner = client.get_node_from_key(channel_name(normalize_conversation_name(conversation))).port
         except redis.RedisError:
             continue
         return owner if owner != exclude else None
@@ -87,7 +89,7 @@ def desktops(backend: Backend, count: int) -> list[Desktop]:
 
 def pushed(backend: Backend, conversation: str, *message_ids: str) -> list[str]:
     for message_id in message_ids:
-        assert push(backend.interceptor.url, "new-message-event", event_for(conversation, "new-message.json"),
+        assert push(backend.interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"),
                     message_id).status_code == 204
     return list(message_ids)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 
+from aa_common.events import EventKind
+from tests.asyncapi_contract import SocketContract
 from tests.support import Desktop, event_for, new_conversation, push, register
+from ui_connector.asyncapi import build_document
+from ui_connector.sockets import JOIN_CONVERSATION, Refusal
 
 pytestmark = pytest.mark.e2e
 
@@ -16,11 +20,11 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated
     agent = Desktop(connector.url, register(connector.url))
     agent.join(conversation)
     message = event_for(conversation, "new-message.json")
-    assert push(interceptor.url, "new-message-event", message, "before-outage").status_code == 204
+    assert push(interceptor.url, EventKind.NEW_MESSAGE, message, "before-outage").status_code == 204
     agent.wait_for(1)
 
     server.stop()
-    during = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
+    during = [push(interceptor.url, EventKind.NEW_MESSAGE, message, f"during-{i}") for i in range(2)]
     assert [response.status_code for response in during] == [503, 503]
     assert during[0].json()["error"]["status"] == "UNAVAILABLE"
     assert during[0].headers["Retry-After"]
@@ -32,12 +36,13 @@ def test_pushes_during_an_outage_get_503_and_are_delivered_when_retried(isolated
         assert answer.status_code == 503 and answer.headers["Retry-After"], (path, answer.text)
         assert answer.json()["error"]["status"] == "UNAVAILABLE"
     bystander = Desktop(connector.url, register_offline_token(agent))
-    ok, reason, code = bystander.join(new_conversation())
+    answer = bystander.join(new_conversation())
     bystander.close()
-    assert ok is False and "unavailable" in reason and code == "UNAVAILABLE"
+    SocketContract(build_document()).check_ack(JOIN_CONVERSATION, answer)
+    assert answer[0] is False and answer[2] == Refusal.UNAVAILABLE and Refusal.UNAVAILABLE.retryable
 
     server.start()
-    retried = [push(interceptor.url, "new-message-event", message, f"during-{i}") for i in range(2)]
+    retried = [push(interceptor.url, EventKind.NEW_MESSAGE, message, f"during-{i}") for i in range(2)]
 
     assert [response.status_code for response in retried] == [204, 204]
     agent.wait_for(3, timeout=30)
@@ -60,7 +65,7 @@ def test_events_published_while_the_connector_is_cut_off_from_redis_still_arrive
     server.stop()
     server.start()
     # Stored before the connector's listener has reconnected: only the stream has it.
-    assert push(interceptor.url, "new-message-event", event_for(conversation, "new-message.json"),
+    assert push(interceptor.url, EventKind.NEW_MESSAGE, event_for(conversation, "new-message.json"),
                 "after-restart").status_code == 204
 
     agent.wait_for(1, timeout=30)

@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from aa_common.events import EventKind
 from tests.support import event_for, new_conversation, push
 
 pytestmark = pytest.mark.e2e
@@ -19,9 +20,10 @@ def half_requests(url: str, count: int, with_body: bool) -> list[socket.socket]:
     for _ in range(count):
         connection = socket.create_connection((host, int(port)), timeout=10)
         if with_body:
-            connection.sendall(b"POST /new-message-event HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"mess")
+            connection.sendall(f"POST /{EventKind.NEW_MESSAGE} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+                               .encode() + b'{"mess')
         else:
-            connection.sendall(b"POST /new-message-event HTTP/1.1\r\nHost: x\r\nContent-Le")
+            connection.sendall(f"POST /{EventKind.NEW_MESSAGE} HTTP/1.1\r\nHost: x\r\nContent-Le".encode())
         opened.append(connection)
     return opened
 
@@ -60,7 +62,7 @@ def test_the_interceptor_keeps_taking_pushes_past_slow_clients(patient_intercept
     slow = half_requests(patient_interceptor.url, 40, with_body)  # more than any thread pool it could have
 
     for _ in range(5):
-        response = push(patient_interceptor.url, "new-message-event",
+        response = push(patient_interceptor.url, EventKind.NEW_MESSAGE,
                         event_for(new_conversation(), "new-message.json"), timeout=READ_TIMEOUT)
         assert response.status_code == 204
 

@@ -9,8 +9,11 @@ import pytest
 import requests
 import websocket
 
+from aa_common.conversations import normalize_conversation_name
+from aa_common.events import EventKind
 from devstack.processes import wait_until
-from tests.support import Desktop, RawSocketIO, event_for, new_conversation, push, register, short_name
+from tests.support import Desktop, RawSocketIO, event_for, new_conversation, push, register
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION, UNAUTHENTICATED_EVENT
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +25,7 @@ def small_connector(stack):
 
 
 def joined(raw: RawSocketIO, ack_id: int, conversation: str) -> bool:
-    raw.emit("join-conversation", conversation, ack_id=ack_id)
+    raw.emit(JOIN_CONVERSATION, conversation, ack_id=ack_id)
     while (packet := raw.next_packet()) is not None:
         if packet.startswith(f"3{ack_id}["):
             return json.loads(packet[len(f"3{ack_id}"):])[0]
@@ -51,7 +54,8 @@ def test_a_token_that_breaks_verification_is_refused(connector):
     raw = RawSocketIO(connector.url, "\ud800")
 
     assert raw.next_packet().startswith("0{")
-    assert raw.next_packet() == '2["unauthenticated",{"reason":"token is malformed"}]'
+    assert raw.next_packet() == "2" + json.dumps([UNAUTHENTICATED_EVENT, {"reason": "token is malformed"}],
+                                                 separators=(",", ":"))
     assert raw.next_packet(timeout=5) == "1"  # DISCONNECT, with no payload, as protocol v5 requires
 
 
@@ -71,8 +75,8 @@ def test_a_fragmented_message_is_cut_off_at_the_size_limit(connector):
 
 
 @pytest.mark.parametrize("packet", [
-    '59999999999-["join-conversation",{"_placeholder":true,"num":0}]',  # claims ten billion attachments
-    '451-["join-conversation",{"_placeholder":true,"num":0}]',
+    f'59999999999-["{JOIN_CONVERSATION}",{{"_placeholder":true,"num":0}}]',  # claims ten billion attachments
+    f'451-["{JOIN_CONVERSATION}",{{"_placeholder":true,"num":0}}]',
 ])
 def test_binary_packets_close_the_connection(connector, packet):
     raw = RawSocketIO(connector.url, register(connector.url))
@@ -81,7 +85,7 @@ def test_binary_packets_close_the_connection(connector, packet):
     assert raw.wait_closed(5)
 
 
-@pytest.mark.parametrize("packet", ['42["join-conversation"', "4Z", '42{"not":"a list"}', "49"])
+@pytest.mark.parametrize("packet", [f'42["{JOIN_CONVERSATION}"', "4Z", '42{"not":"a list"}', "49"])
 def test_malformed_packets_close_the_connection_without_a_traceback(connector, packet):
     raw = RawSocketIO(connector.url, register(connector.url))
     assert raw.next_packet().startswith("0{")
@@ -124,8 +128,8 @@ def test_a_join_leave_flood_is_cut_off_and_starves_nobody(interceptor, connector
         flooded = new_conversation()
         try:
             while not stop.is_set():
-                flooder.emit("join-conversation", flooded, ack_id=1)
-                flooder.emit("leave-conversation", flooded, ack_id=2)
+                flooder.emit(JOIN_CONVERSATION, flooded, ack_id=1)
+                flooder.emit(LEAVE_CONVERSATION, flooded, ack_id=2)
         except (OSError, websocket.WebSocketException):
             pass  # the server closed the flooder
 
@@ -133,7 +137,7 @@ def test_a_join_leave_flood_is_cut_off_and_starves_nobody(interceptor, connector
     thread.start()
     try:
         for index in range(10):
-            push(interceptor.url, "new-message-event", event_for(watcher_conversation, "new-message.json"))
+            push(interceptor.url, EventKind.NEW_MESSAGE, event_for(watcher_conversation, "new-message.json"))
             assert requests.get(f"{connector.url}/healthz", timeout=5).status_code == 200
         assert len(watcher.wait_for(10, timeout=15)) == 10
     finally:
@@ -141,8 +145,9 @@ def test_a_join_leave_flood_is_cut_off_and_starves_nobody(interceptor, connector
         thread.join(10)
     assert flooder.wait_closed(5), "the flooding connection was left open"
     assert connector.worker_pids() == workers_before, "the worker was killed and replaced"
-    assert {name for name, _ in watcher.events} == {"new-message-event"}
-    assert {data["conversation_name"] for _, data in watcher.events} == {short_name(watcher_conversation)}
+    assert {name for name, _ in watcher.events} == {EventKind.NEW_MESSAGE}
+    names = {data["conversation_name"] for _, data in watcher.events}
+    assert names == {normalize_conversation_name(watcher_conversation)}
     watcher.close()
 
 

@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from aa_common.events import EventKind
+
 pytestmark = pytest.mark.e2e
 
 PARENT = "projects/busy-proj/locations/global"
@@ -47,6 +49,6 @@ def test_concurrent_turns_are_all_kept_and_notified_in_the_order_they_were_store
     notified = [
         n["data"]["newMessagePayload"]["name"]
         for n in notifications
-        if n["conversation"] == conversation and n["channel"] == "NEW_MESSAGES"
+        if n["conversation"] == conversation and n["kind"] == EventKind.NEW_MESSAGE
     ]
     assert notified == [m["name"] for m in reversed(messages)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from aa_common.events import EventKind
 from devstack.dialogflow_emulator import create_app
-from devstack.dialogflow_emulator.config import Channel, EmulatorConfig
+from devstack.dialogflow_emulator.config import EmulatorConfig
 
 from .conftest import PROJECT, SCOPES
 
@@ -17,15 +18,16 @@ def test_any_profile_exists_and_names_the_topics_the_emulator_publishes_to(clien
     assert body["name"] == f"{scope}/conversationProfiles/any-profile"
     topics = f"projects/{PROJECT}/topics"
     assert body["humanAgentAssistantConfig"]["notificationConfig"] == {
-        "topic": f"{topics}/aa-suggestions",
+        "topic": f"{topics}/{EventKind.SUGGESTION.default_topic}",
         "messageFormat": "JSON",
     }
-    assert body["notificationConfig"] == {"topic": f"{topics}/aa-lifecycle", "messageFormat": "JSON"}
+    assert body["notificationConfig"] == {"topic": f"{topics}/{EventKind.LIFECYCLE.default_topic}",
+                                          "messageFormat": "JSON"}
     assert body["newMessageEventNotificationConfig"] == {
-        "topic": f"{topics}/aa-new-messages",
+        "topic": f"{topics}/{EventKind.NEW_MESSAGE.default_topic}",
         "messageFormat": "JSON",
     }
-    assert body["newRecognitionResultNotificationConfig"]["topic"] == f"{topics}/aa-new-recognition-results"
+    assert body["newRecognitionResultNotificationConfig"]["topic"] == f"{topics}/{EventKind.RECOGNITION.default_topic}"
     features = [
         f["suggestionFeature"]["type"]
         for f in body["humanAgentAssistantConfig"]["humanAgentSuggestionConfig"]["featureConfigs"]
@@ -34,13 +36,14 @@ def test_any_profile_exists_and_names_the_topics_the_emulator_publishes_to(clien
 
 
 def test_profile_topics_follow_the_configuration():
-    config = EmulatorConfig.from_env({"TOPIC_SUGGESTIONS": "my-suggestions", "PUBSUB_PROJECT_ID": "pubsub-proj"})
+    config = EmulatorConfig.from_env({EventKind.SUGGESTION.topic_variable: "my-suggestions",
+                                      "PUBSUB_PROJECT_ID": "pubsub-proj"})
     body = create_app(config).test_client().get(f"/v2/{SCOPES['global']}/conversationProfiles/p").json
     assert (
         body["humanAgentAssistantConfig"]["notificationConfig"]["topic"]
         == "projects/pubsub-proj/topics/my-suggestions"
     )
-    assert body["notificationConfig"]["topic"] == f"projects/pubsub-proj/topics/{Channel.LIFECYCLE.default_topic}"
+    assert body["notificationConfig"]["topic"] == f"projects/pubsub-proj/topics/{EventKind.LIFECYCLE.default_topic}"
 
 
 @pytest.mark.parametrize("scope", SCOPES.values(), ids=SCOPES.keys())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+from aa_common.events import EventKind
 from devstack.dialogflow_emulator import create_app
 from devstack.dialogflow_emulator.config import EmulatorConfig
 from devstack.processes import free_port, wait_until
@@ -32,10 +33,7 @@ def test_create_analyze_and_complete_are_pushed_in_order(receiver):
     requests = receiver.wait_for(4)
 
     assert [r["path"] for r in requests] == [
-        "/conversation-lifecycle-event",
-        "/new-message-event",
-        "/human-agent-assistant-event",
-        "/conversation-lifecycle-event",
+        f"/{kind}" for kind in (EventKind.LIFECYCLE, EventKind.NEW_MESSAGE, EventKind.SUGGESTION, EventKind.LIFECYCLE)
     ]
     envelopes = [PushReceiver.json(r) for r in requests]
     events = [decode(e) for e in envelopes]
@@ -66,7 +64,7 @@ def test_envelopes_have_the_wrapped_push_format(receiver):
         message = envelope["message"]
         assert message["messageId"] == message["message_id"] and message["messageId"].isdigit()
         assert message["publishTime"] == message["publish_time"]
-        assert envelope["subscription"] == "projects/my-proj/subscriptions/aa-lifecycle-push"
+        assert envelope["subscription"] == f"projects/my-proj/subscriptions/{EventKind.LIFECYCLE.default_topic}-push"
     assert envelopes[0]["message"]["messageId"] != envelopes[1]["message"]["messageId"]
 
 
@@ -77,7 +75,7 @@ def test_notifications_report_the_delivery(receiver):
 
     wait_until(lambda: api.notifications()[0]["status"] == "delivered", 5, "the delivery to be settled")
     notification = api.notifications()[0]
-    assert notification["destination"] == f"{receiver.url}/conversation-lifecycle-event"
+    assert notification["destination"] == f"{receiver.url}/{EventKind.LIFECYCLE}"
     assert notification["messageId"] == PushReceiver.json(receiver.requests[0])["message"]["messageId"]
 
 

@@ -73,7 +73,7 @@ def test_reset_forgets_everything(api, client, conversation, customer):
 @pytest.mark.parametrize(
     "env,variable",
     [
-        ({"TOPIC_SUGGESTIONS": "1-starts-with-digit"}, "TOPIC_SUGGESTIONS"),
+        ({"SUGGESTION_TOPIC_ID": "1-starts-with-digit"}, "SUGGESTION_TOPIC_ID"),
         ({"PUBSUB_EMULATOR_HOST": "http://localhost:8085"}, "PUBSUB_EMULATOR_HOST"),
         ({"INTERCEPTOR_URL": "localhost:8080"}, "INTERCEPTOR_URL"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aa_common.events import EventKind
 from devstack.dialogflow_emulator import create_app
 from devstack.dialogflow_emulator.config import EmulatorConfig
 from tests.support import fixture_event
@@ -24,15 +25,16 @@ def test_a_conversation_publishes_lifecycle_message_and_suggestion_events_in_ord
 
     notifications = api.notifications()
 
-    assert [(n["channel"], n["data"].get("type")) for n in notifications] == [
-        ("LIFECYCLE", "CONVERSATION_STARTED"),
-        ("NEW_MESSAGES", "NEW_MESSAGE"),
-        ("SUGGESTIONS", None),
-        ("NEW_MESSAGES", "NEW_MESSAGE"),
-        ("LIFECYCLE", "CONVERSATION_FINISHED"),
+    assert [(n["kind"], n["data"].get("type")) for n in notifications] == [
+        (EventKind.LIFECYCLE, "CONVERSATION_STARTED"),
+        (EventKind.NEW_MESSAGE, "NEW_MESSAGE"),
+        (EventKind.SUGGESTION, None),
+        (EventKind.NEW_MESSAGE, "NEW_MESSAGE"),
+        (EventKind.LIFECYCLE, "CONVERSATION_FINISHED"),
     ]
     assert {n["topic"] for n in notifications} == {
-        f"projects/{PROJECT}/topics/{topic}" for topic in ("aa-lifecycle", "aa-new-messages", "aa-suggestions")
+        f"projects/{PROJECT}/topics/{kind.default_topic}"
+        for kind in (EventKind.LIFECYCLE, EventKind.NEW_MESSAGE, EventKind.SUGGESTION)
     }
     assert all(n["status"] == "recorded" and n["destination"] is None for n in notifications)
     assert all(n["data"]["conversation"] == conversation for n in notifications)
@@ -91,7 +93,7 @@ def test_failed_calls_publish_nothing(api, client, conversation, customer):
 
 
 def test_topics_follow_the_configuration():
-    config = EmulatorConfig.from_env({"PUBSUB_PROJECT_ID": "pubsub-proj", "TOPIC_LIFECYCLE": "lifecycle-events"})
+    config = EmulatorConfig.from_env({"PUBSUB_PROJECT_ID": "pubsub-proj", EventKind.LIFECYCLE.topic_variable: "lifecycle-events"})
     api = DialogflowApi(create_app(config).test_client())
     api.new_conversation()
     assert api.notifications()[0]["topic"] == "projects/pubsub-proj/topics/lifecycle-events"

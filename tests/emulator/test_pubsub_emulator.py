@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from aa_common.events import EventKind
 from devstack.dialogflow_emulator import create_app
-from devstack.dialogflow_emulator.config import Channel, EmulatorConfig
+from devstack.dialogflow_emulator.config import EmulatorConfig
 from devstack.processes import http_ok, wait_until
 from devstack.pubsub_emulator import PubSubAdmin, PubSubEmulator, PulledMessage, find_emulator, wire_interceptor
 
@@ -30,17 +31,17 @@ def pubsub(tmp_path_factory):
 
 
 @pytest.fixture
-def topics() -> dict[Channel, str]:
+def topics() -> dict[EventKind, str]:
     """Topic ids of this test's own, so tests sharing the emulator never see each other's messages."""
     suffix = uuid.uuid4().hex[:8]
-    return {channel: f"{channel.default_topic}-{suffix}" for channel in Channel}
+    return {kind: f"{kind.default_topic}-{suffix}" for kind in EventKind}
 
 
-def emulator_api(pubsub: PubSubEmulator, topics: dict[Channel, str]) -> DialogflowApi:
+def emulator_api(pubsub: PubSubEmulator, topics: dict[EventKind, str]) -> DialogflowApi:
     env = {
         "PUBSUB_EMULATOR_HOST": pubsub.host_port,
         "PUBSUB_PROJECT_ID": PUBSUB_PROJECT,
-        **{channel.env_var: topic for channel, topic in topics.items()},
+        **{kind.topic_variable: topic for kind, topic in topics.items()},
     }
     return DialogflowApi(create_app(EmulatorConfig.from_env(env)).test_client())
 
@@ -58,21 +59,21 @@ def pull_until(admin: PubSubAdmin, subscription: str, count: int) -> list[Pulled
 
 def test_analyze_content_publishes_the_new_message_and_suggestions(pubsub, topics):
     admin = pubsub.admin()
-    for channel in (Channel.NEW_MESSAGES, Channel.SUGGESTIONS):
-        admin.create_topic(PUBSUB_PROJECT, topics[channel])
-        admin.create_pull_subscription(PUBSUB_PROJECT, f"{topics[channel]}-pull", topics[channel])
+    for kind in (EventKind.NEW_MESSAGE, EventKind.SUGGESTION):
+        admin.create_topic(PUBSUB_PROJECT, topics[kind])
+        admin.create_pull_subscription(PUBSUB_PROJECT, f"{topics[kind]}-pull", topics[kind])
     api = emulator_api(pubsub, topics)
     conversation = api.new_conversation()
     customer = api.add_participant(conversation)
 
     body = api.say(customer, "Can I bring a second suitcase?")
 
-    [new_message] = pull_until(admin, f"{topics[Channel.NEW_MESSAGES]}-pull", 1)
+    [new_message] = pull_until(admin, f"{topics[EventKind.NEW_MESSAGE]}-pull", 1)
     assert new_message.data["type"] == "NEW_MESSAGE"
     assert new_message.data["newMessagePayload"]["content"] == "Can I bring a second suitcase?"
     assert new_message.data["newMessagePayload"]["name"] == body["message"]["name"]
     assert new_message.ordering_key == conversation
-    [suggestions] = pull_until(admin, f"{topics[Channel.SUGGESTIONS]}-pull", 1)
+    [suggestions] = pull_until(admin, f"{topics[EventKind.SUGGESTION]}-pull", 1)
     assert suggestions.data == {
         "conversation": conversation,
         "participant": customer,
@@ -81,7 +82,7 @@ def test_analyze_content_publishes_the_new_message_and_suggestions(pubsub, topic
 
     wait_until(lambda: all(n["status"] != "pending" for n in api.notifications()), 10, "deliveries to settle")
     by_topic = {n["topic"]: n for n in api.notifications()}
-    published = by_topic[f"projects/{PUBSUB_PROJECT}/topics/{topics[Channel.NEW_MESSAGES]}"]
+    published = by_topic[f"projects/{PUBSUB_PROJECT}/topics/{topics[EventKind.NEW_MESSAGE]}"]
     assert published["status"] == "delivered"
     assert published["messageId"] == new_message.message_id
 
@@ -114,17 +115,17 @@ def test_push_subscriptions_to_the_interceptor_routes_deliver_wrapped_json_envel
         event = json.loads(base64.b64decode(envelope["message"]["data"]))
         assert event["conversation"] == conversation
         by_route.setdefault(request["path"], []).append(event)
-    assert [e["type"] for e in by_route["/conversation-lifecycle-event"]] == [
+    assert [e["type"] for e in by_route[f"/{EventKind.LIFECYCLE}"]] == [
         "CONVERSATION_STARTED",
         "CONVERSATION_FINISHED",
     ]
-    assert [e["type"] for e in by_route["/new-message-event"]] == ["NEW_MESSAGE"]
-    assert by_route["/human-agent-assistant-event"][0]["suggestionResults"]
+    assert [e["type"] for e in by_route[f"/{EventKind.NEW_MESSAGE}"]] == ["NEW_MESSAGE"]
+    assert by_route[f"/{EventKind.SUGGESTION}"][0]["suggestionResults"]
 
 
 def test_unwrapped_push_sends_form_encoded_data_and_attributes_as_headers(pubsub, topics, receiver):
     admin = pubsub.admin()
-    topic = topics[Channel.RECOGNITION]
+    topic = topics[EventKind.RECOGNITION]
     admin.create_topic(PUBSUB_PROJECT, topic)
     admin.create_push_subscription(PUBSUB_PROJECT, f"{topic}-raw", topic, f"{receiver.url}/raw", wrapped=False)
     event = {"conversation": "projects/p/locations/global/conversations/c", "type": "NEW_RECOGNITION_RESULT"}
@@ -147,13 +148,13 @@ def test_wiring_twice_repoints_the_push_subscriptions(pubsub, topics, receiver):
     wire_interceptor(admin, PUBSUB_PROJECT, "http://127.0.0.1:9/nowhere", topics)
     subscriptions = wire_interceptor(admin, PUBSUB_PROJECT, receiver.url, topics)
 
-    admin.publish(PUBSUB_PROJECT, topics[Channel.LIFECYCLE], {"type": "CONVERSATION_STARTED"})
+    admin.publish(PUBSUB_PROJECT, topics[EventKind.LIFECYCLE], {"type": "CONVERSATION_STARTED"})
 
     assert (
-        subscriptions[Channel.LIFECYCLE]
-        == f"projects/{PUBSUB_PROJECT}/subscriptions/{topics[Channel.LIFECYCLE]}-push"
+        subscriptions[EventKind.LIFECYCLE]
+        == f"projects/{PUBSUB_PROJECT}/subscriptions/{topics[EventKind.LIFECYCLE]}-push"
     )
-    assert receiver.wait_for(1)[0]["path"] == "/conversation-lifecycle-event"
+    assert receiver.wait_for(1)[0]["path"] == f"/{EventKind.LIFECYCLE}"
 
 
 def test_publishing_to_a_missing_topic_fails_the_delivery_not_the_call(pubsub, topics):

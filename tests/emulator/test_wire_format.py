@@ -6,6 +6,8 @@ import pytest
 from google.cloud import dialogflow_v2 as v2
 from google.protobuf import json_format
 
+from aa_common.events import EventKind
+
 from .conftest import PROFILE, SCOPES
 
 
@@ -33,9 +35,7 @@ def test_analyze_content_and_messages(api, client, conversation, talk):
 
 def test_notifications(api, talk):
     for notification in api.notifications():
-        message_type = (
-            v2.HumanAgentAssistantEvent if notification["channel"] == "SUGGESTIONS" else v2.ConversationEvent
-        )
+        message_type = getattr(v2, EventKind(notification["kind"]).dialogflow_type)
         assert_is(message_type, notification["data"])
 
 

@@ -4,23 +4,23 @@
 // on stdin, {"events": <received so far>, "connected": <open sockets>}; exits when stdin closes.
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
+import { socketApi } from "./socket_api.mjs";
 
 const require = createRequire(import.meta.url);
 const { io } = require("socket.io-client");
 const [url, token, countText, ...conversations] = process.argv.slice(2);
 const count = Number(countText);
 const print = (line) => process.stdout.write(JSON.stringify(line) + "\n");
-const EVENTS = ["human-agent-assistant-event", "new-message-event", "conversation-lifecycle-event",
-                "new-recognition-result-notification-event"];
+const api = await socketApi(url);
 const sockets = [];
 let events = 0;
 let joined = 0;
 
 for (let index = 0; index < count; index++) {
   const socket = io(url, { auth: { token }, transports: ["websocket"], forceNew: true, reconnection: false });
-  for (const name of EVENTS) socket.on(name, () => { events += 1; });
+  for (const name of api.conversationEvents) socket.on(name, () => { events += 1; });
   socket.on("connect", () => {
-    socket.emit("join-conversation", conversations[index % conversations.length], (ok, reason, code) => {
+    socket.emit(api.join, conversations[index % conversations.length], (ok, reason, code) => {
       if (!ok) { print({ error: `join refused: ${reason} (${code})` }); process.exit(2); }
       if (++joined === count) print({ ready: count });
     });

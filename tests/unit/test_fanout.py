@@ -13,7 +13,7 @@ import pytest
 
 from aa_common.config import RedisSettings, RetentionSettings
 from aa_common.event_store import EventStore
-from aa_common.events import Event
+from aa_common.events import Event, EventKind
 from aa_common.redis_client import connect_redis
 from ui_connector.fanout import ConversationFanout, event_packet
 from ui_connector.listener import SingleNode
@@ -49,7 +49,7 @@ def fanout(redis_server):
 
 
 def append(store: EventStore, conversation: str, message_id: str) -> str:
-    return store.append(Event(conversation, "{}", "new-message-event", "t", message_id, "t")).event_id
+    return store.append(Event(conversation, "{}", EventKind.NEW_MESSAGE, "t", message_id, "t")).event_id
 
 
 def test_a_join_replays_then_streams_to_every_viewer(fanout):
@@ -90,6 +90,6 @@ def test_a_malformed_entry_is_skipped():
 
     assert event_packet(StoredEvent("1-0", "not json")) is None
     assert event_packet(StoredEvent("1-0", '{"data_type": "no-such-event"}')) is None
-    name, packet = event_packet(StoredEvent("1-0", '{"data_type": "new-message-event", "data": "{}"}'))
-    assert name == "new-message-event" and json.loads(packet[1:]) == [
-        "new-message-event", {"data_type": "new-message-event", "data": "{}", "event_id": "1-0"}]
+    name, packet = event_packet(StoredEvent("1-0", json.dumps({"data_type": EventKind.NEW_MESSAGE, "data": "{}"})))
+    assert name == EventKind.NEW_MESSAGE and json.loads(packet[1:]) == [
+        EventKind.NEW_MESSAGE, {"data_type": EventKind.NEW_MESSAGE, "data": "{}", "event_id": "1-0"}]

@@ -16,7 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-AUDIENCE = "https://interceptor.example.run.app/new-message-event"
+from aa_common.events import EventKind
+
+ROUTE = f"/{EventKind.NEW_MESSAGE}"
+AUDIENCE = f"https://interceptor.example.run.app{ROUTE}"
 PUSHER = "cloud-run-pubsub-invoker@my-proj.iam.gserviceaccount.com"
 
 
@@ -61,7 +64,7 @@ def test_push_authentication(make_interceptor, google, overrides, status):
     certs_url, token = google
     app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
     headers = {} if overrides is None else {"Authorization": f"Bearer {token(**overrides)}"}
-    response = app.test_client().post("/new-message-event", json=envelope(), headers=headers)
+    response = app.test_client().post(ROUTE, json=envelope(), headers=headers)
     assert response.status_code == status
 
 
@@ -72,20 +75,20 @@ def test_a_token_signed_by_another_key_is_refused(make_interceptor, google):
                          "email_verified": True, "iat": int(time.time()), "exp": int(time.time()) + 600},
                         stranger, algorithm="RS256", headers={"kid": "kid-1"})
     app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
-    response = app.test_client().post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {forged}"})
+    response = app.test_client().post(ROUTE, json=envelope(), headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
 
 def test_certificates_unreachable_is_retryable(make_interceptor, google):
     _, token = google
     app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_AUTH_CERTS_URL="http://127.0.0.1:9/certs")
-    response = app.test_client().post("/new-message-event", json=envelope(),
+    response = app.test_client().post(ROUTE, json=envelope(),
                                       headers={"Authorization": f"Bearer {token()}"})
     assert response.status_code == 503
 
 
 def test_without_push_audience_no_token_is_needed(make_interceptor):
-    assert make_interceptor().test_client().post("/new-message-event", json=envelope()).status_code == 204
+    assert make_interceptor().test_client().post(ROUTE, json=envelope()).status_code == 204
 
 
 def test_a_key_google_rotated_in_since_the_last_fetch_is_fetched_once(make_interceptor, google, fake_http,
@@ -95,7 +98,7 @@ def test_a_key_google_rotated_in_since_the_last_fetch_is_fetched_once(make_inter
     certs_url, token = google
     app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_AUTH_CERTS_URL=certs_url)
     client = app.test_client()
-    assert client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {token()}"}).status_code == 204
+    assert client.post(ROUTE, json=envelope(), headers={"Authorization": f"Bearer {token()}"}).status_code == 204
     new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     fake_http.routes["/oauth2/v1/certs"] = (200, {**fake_http.routes["/oauth2/v1/certs"][1], "kid-2": self_signed(new_key)})
     claims = {"iss": "https://accounts.google.com", "aud": AUDIENCE, "iat": int(time.time()), "exp": int(time.time()) + 600}
@@ -103,16 +106,16 @@ def test_a_key_google_rotated_in_since_the_last_fetch_is_fetched_once(make_inter
     made_up = jwt.encode(claims, new_key, algorithm="RS256", headers={"kid": "kid-made-up"})
     cert_fetches = lambda: sum(request["path"] == "/oauth2/v1/certs" for request in fake_http.requests)  # noqa: E731
 
-    blocked = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
+    blocked = client.post(ROUTE, json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
     assert blocked.status_code == 401 and cert_fetches() == 1  # fetched moments ago: no early refresh yet
 
     monkeypatch.setattr(push_auth, "_MIN_SECONDS_BETWEEN_EARLY_REFRESHES", 0)
-    accepted = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
+    accepted = client.post(ROUTE, json=envelope(), headers={"Authorization": f"Bearer {rotated}"})
     assert accepted.status_code == 204 and cert_fetches() == 2
 
     monkeypatch.setattr(push_auth, "_MIN_SECONDS_BETWEEN_EARLY_REFRESHES", 60)
     for _ in range(3):
-        refused = client.post("/new-message-event", json=envelope(), headers={"Authorization": f"Bearer {made_up}"})
+        refused = client.post(ROUTE, json=envelope(), headers={"Authorization": f"Bearer {made_up}"})
         assert refused.status_code == 401
     assert cert_fetches() == 2
 
@@ -156,7 +159,7 @@ def test_the_refusal_reaches_the_pusher_in_the_error_body(make_interceptor, goog
     certs_url, token = google
     app = make_interceptor(PUSH_AUDIENCE=AUDIENCE, PUSH_SERVICE_ACCOUNT=PUSHER, PUSH_AUTH_CERTS_URL=certs_url)
     expired = token(exp=int(time.time()) - 60, iat=int(time.time()) - 660)
-    response = app.test_client().post("/new-message-event", json=envelope(),
+    response = app.test_client().post(ROUTE, json=envelope(),
                                       headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401
     assert response.get_json()["error"]["message"] == "invalid push token: token expired"

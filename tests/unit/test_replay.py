@@ -11,7 +11,7 @@ import redis
 
 from aa_common.config import RetentionSettings
 from aa_common.event_store import EventStore, parse_event_id
-from aa_common.events import Event
+from aa_common.events import Event, EventKind
 from ui_connector.replay import Replayer
 from ui_connector.viewers import Viewer, ViewerRegistry
 
@@ -33,7 +33,7 @@ class Harness:
         return Replayer(self.store, self.registry, self.deliver, self.sleeps.append, batch=batch)
 
     def store_events(self, count: int) -> list[str]:
-        return [self.store.append(Event(self.conversation, "{}", "new-message-event", "t", f"m{next(self._ids)}",
+        return [self.store.append(Event(self.conversation, "{}", EventKind.NEW_MESSAGE, "t", f"m{next(self._ids)}",
                                         "t")).event_id for _ in range(count)]
 
     def deliver(self, conversation: str, viewer: Viewer, batch) -> None:

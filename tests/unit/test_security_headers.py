@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from aa_common.events import EventKind
+
 EVERY_RESPONSE = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -26,8 +28,8 @@ def test_every_connector_response_carries_them(make_connector, method, path):
         assert response.headers.get(name) == value, (name, response.status_code)
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/healthz"), ("GET", "/metrics"), ("POST", "/new-message-event"),
-                                         ("GET", "/no-such-route")])
+@pytest.mark.parametrize("method,path", [("GET", "/healthz"), ("GET", "/metrics"),
+                                         ("POST", f"/{EventKind.NEW_MESSAGE}"), ("GET", "/no-such-route")])
 def test_every_interceptor_response_carries_them(make_interceptor, method, path):
     response = make_interceptor().test_client().open(path, method=method, data=b"{}")
     for name, value in EVERY_RESPONSE.items():

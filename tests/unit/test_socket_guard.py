@@ -1,9 +1,12 @@
 """The per-session packet budget and the packet checks of the Socket.IO guard."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ui_connector.socket_guard import EventBudget, _event_problem
+from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION
 
 
 def test_a_burst_passes_then_the_rate_applies():
@@ -22,8 +25,8 @@ def test_a_quiet_session_gets_its_whole_burst_back_and_no_more():
 
 
 @pytest.mark.parametrize("packet,problem", [
-    ('2["join-conversation","projects/p/conversations/c"]', None),
-    ('21["leave-conversation",{"conversationName":"x"}]', None),
+    ("2" + json.dumps([JOIN_CONVERSATION, "projects/p/conversations/c"]), None),
+    ("21" + json.dumps([LEAVE_CONVERSATION, {"conversationName": "x"}]), None),
     ('2["connect",{"token":"x"}]', "reserved event name"),
     ('2/other,7["disconnect"]', "reserved event name"),
     ('2{"not":"a list"}', "malformed packet"),
@@ -37,4 +40,4 @@ def test_event_packets_are_checked(packet, problem):
 
 def test_an_undecodable_event_packet_raises_value_error():
     with pytest.raises(ValueError):
-        _event_problem('2["join-conversation"')
+        _event_problem(f'2["{JOIN_CONVERSATION}"')

@@ -47,19 +47,20 @@ const ui = {
   suggestionsEmpty: byTestId('suggestions-empty'),
 };
 const { projectId, conversationProfile } = document.body.dataset;
+const socketApi = JSON.parse(document.body.dataset.socketApi); // what the connector defines, from the server
 
 const connector = new Connector();
-const stream = new EventStream(connector, {
+const stream = new EventStream(socketApi, connector, {
   onState: showConnection,
   onJoin: joined,
   onEvent: showEvent,
   onProblem: (message) => showAlert(message, 'connection'),
 });
 const EVENT_VIEWS = {
-  'new-message-event': showMessage,
-  'human-agent-assistant-event': showSuggestions,
-  'conversation-lifecycle-event': showLifecycle,
-  'new-recognition-result-notification-event': showInterimTranscript,
+  [socketApi.events.NEW_MESSAGE]: showMessage,
+  [socketApi.events.SUGGESTION]: showSuggestions,
+  [socketApi.events.LIFECYCLE]: showLifecycle,
+  [socketApi.events.RECOGNITION]: showInterimTranscript,
 };
 
 // The conversation on screen: {name, participants: {END_USER, HUMAN_AGENT} or null when

@@ -3,34 +3,20 @@
 
 import { record } from './fields.js';
 
-const EVENT_TYPES = [
-  'new-message-event',
-  'human-agent-assistant-event',
-  'conversation-lifecycle-event',
-  'new-recognition-result-notification-event',
-];
 const JOIN_TIMEOUT_MS = 10_000;
 const JOIN_RETRY_FIRST_MS = 1_000;
 const JOIN_RETRY_MAX_MS = 30_000;
 const MIN_RENEWAL_INTERVAL_MS = 5_000;
 
-/** `projects/P/conversations/C`: how the connector names a conversation, whatever form a desktop used. */
-function conversationKey(name) {
-  return name.replace(/^(projects\/[^/]+)\/locations\/[^/]+\//, '$1/');
-}
-
-/** Orders Redis stream ids (`<milliseconds>-<sequence>`). */
-function compareEventIds(a, b) {
-  const [aTime, aSequence] = a.split('-').map(Number);
-  const [bTime, bSequence] = b.split('-').map(Number);
-  return aTime - bTime || aSequence - bSequence;
-}
-
 /**
+ * socketApi: what the connector defines of its Socket.IO API (the page gets it from the server):
+ * {events: {SUGGESTION, NEW_MESSAGE, LIFECYCLE, RECOGNITION: event name}, unauthenticated, join, leave,
+ * retryableRefusals: [refusal code]}.
  * handlers: onState(state) with 'connecting' | 'connected' | 'reconnecting' | 'offline';
  * onJoin(conversationName, ok, detail); onEvent(type, data, payload); onProblem(message).
  */
 export class EventStream {
+  #api;
   #connector;
   #handlers;
   #socket = null;
@@ -40,7 +26,8 @@ export class EventStream {
   #lastRenewal = 0;
   #renewing = false;
 
-  constructor(connector, handlers) {
+  constructor(socketApi, connector, handlers) {
+    this.#api = socketApi;
     this.#connector = connector;
     this.#handlers = handlers;
     connector.onRenewal(() => this.connect());
@@ -63,7 +50,8 @@ export class EventStream {
   /** Watches `conversationName` from its first event, instead of the current conversation. */
   follow(conversationName) {
     this.#leave();
-    this.#conversation = { name: conversationName, key: conversationKey(conversationName) };
+    // The connector's name for it (the join's answer) is not known yet: events wait in `early` until it is.
+    this.#conversation = { name: conversationName, key: null, early: [] };
     this.#lastEventId = null;
     this.#seen.clear();
     if (this.#socket?.connected) {
@@ -88,8 +76,8 @@ export class EventStream {
     });
     socket.on('disconnect', () => this.#handlers.onState(socket.active ? 'reconnecting' : 'offline'));
     socket.on('connect_error', () => this.#handlers.onState(socket.active ? 'reconnecting' : 'offline'));
-    socket.on('unauthenticated', () => this.#renewToken());
-    for (const type of EVENT_TYPES) {
+    socket.on(this.#api.unauthenticated, () => this.#renewToken());
+    for (const type of Object.values(this.#api.events)) {
       socket.on(type, (payload) => this.#receive(type, payload));
     }
     return socket;
@@ -105,7 +93,7 @@ export class EventStream {
     if (this.#lastEventId) {
       request.lastEventId = this.#lastEventId;
     }
-    this.#socket.timeout(JOIN_TIMEOUT_MS).emit('join-conversation', request, (timeout, ok, detail) => {
+    this.#socket.timeout(JOIN_TIMEOUT_MS).emit(this.#api.join, request, (timeout, ok, detail, code) => {
       if (conversation !== this.#conversation) {
         return; // the page moved on to another conversation meanwhile
       }
@@ -113,12 +101,13 @@ export class EventStream {
         conversation.key = detail;
         conversation.joinAttempts = 0;
         this.#handlers.onJoin(conversation.name, true, detail, false);
+        conversation.early.splice(0).forEach(([type, payload]) => this.#receive(type, payload));
         return;
       }
-      // No answer, or Redis briefly unavailable: try again. Anything else (a malformed name,
-      // another project) will not get better by retrying.
+      // No answer, or a refusal the connector marks retryable (Redis briefly unavailable): try
+      // again. Anything else (a malformed name, another project) will not get better by retrying.
       const reason = timeout ? 'the UI connector did not answer' : String(detail);
-      const retrying = timeout || reason.includes('temporarily unavailable');
+      const retrying = timeout || this.#api.retryableRefusals.includes(code);
       if (retrying) {
         this.#retryJoin(conversation);
       }
@@ -139,19 +128,23 @@ export class EventStream {
 
   #leave() {
     if (this.#conversation && this.#socket?.connected) {
-      this.#socket.emit('leave-conversation', { conversationName: this.#conversation.name });
+      this.#socket.emit(this.#api.leave, { conversationName: this.#conversation.name });
     }
   }
 
+  // A conversation's events come in order, each once; the seen set only guards against a connector
+  // that broke that promise.
   #receive(type, payload) {
     const conversation = this.#conversation;
+    if (conversation?.key === null) {
+      conversation.early.push([type, payload]);
+      return;
+    }
     if (!conversation || payload?.conversation_name !== conversation.key || this.#seen.has(payload.event_id)) {
       return;
     }
     this.#seen.add(payload.event_id);
-    if (!this.#lastEventId || compareEventIds(payload.event_id, this.#lastEventId) > 0) {
-      this.#lastEventId = payload.event_id;
-    }
+    this.#lastEventId = payload.event_id;
     let data;
     try {
       data = JSON.parse(payload.data);
