@@ -65,11 +65,12 @@ interceptor: install
 ui-connector: install
 	$(BIN)/gunicorn --config python:ui_connector.gunicorn_conf
 
-# The OpenAPI descriptions in docs/api/, written from the code that serves them at /openapi.json
-# (tests/unit/test_openapi.py fails while the committed ones differ from what the code generates).
+# The API documents in docs/api/ (OpenAPI for both services' REST APIs, AsyncAPI for the Socket.IO API),
+# written from the code that serves them; the unit tests fail while a committed one differs.
 api-docs: install
 	$(BIN)/python -m cloud_pubsub_interceptor.openapi
 	$(BIN)/python -m ui_connector.openapi
+	$(BIN)/python -m ui_connector.asyncapi
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache artifacts .devstack

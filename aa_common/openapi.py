@@ -1,30 +1,21 @@
 """What both services' OpenAPI 3.1 descriptions share: the document and its Google-shaped errors, the
-answers to oversized and slow bodies, the health, metrics and description routes, and the command that
-writes a description to docs/api/.
+answers to oversized and slow bodies, and the health, metrics and description routes.
 
 Each service builds its document from its own code (``cloud_pubsub_interceptor.openapi``,
-``ui_connector.openapi``), serves it at ``GET /openapi.json`` and has it committed under docs/api/;
-tests/unit/test_openapi.py fails while the committed file, the code and the Flask routes disagree.
+``ui_connector.openapi``), serves it at ``GET /openapi.json`` and has it committed in docs/api/
+(``aa_common.api_documents``); tests/unit/test_openapi.py fails while the committed file, the code
+and the Flask routes disagree.
 """
 from __future__ import annotations
 
-import argparse
-import json
-from collections.abc import Callable
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response
-
+from aa_common.api_documents import JSON, anchored, package_version
 from aa_common.conversations import CONVERSATION_NAME_PATTERN
 from aa_common.http import SECURITY_HEADERS, STATUS_NAMES
 
 OPENAPI_VERSION = "3.1.0"
-JSON = "application/json"
 DOCUMENT_ROUTE = "/openapi.json"
-DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "api"
-PACKAGE = "agent-assist-backend"
 Schema = dict[str, Any]
 
 ERROR_SCHEMA: Schema = {
@@ -47,9 +38,8 @@ RETRY_AFTER = {"description": "Seconds to wait before trying again.", "required"
 
 
 def string_matching(regex: str, **keywords: Any) -> Schema:
-    """A string schema whose pattern is the whole of ``regex`` (JSON Schema patterns are unanchored).
-    ``regex`` must be valid ECMA-262 as well as Python: no named groups, say."""
-    return {"type": "string", "pattern": f"^(?:{regex})$", **keywords}
+    """A string schema: the whole of ``regex`` (see ``anchored``)."""
+    return {"type": "string", "pattern": anchored(regex), **keywords}
 
 
 CONVERSATION_NAME_SCHEMA = string_matching(
@@ -65,7 +55,7 @@ def json_response(description: str, schema: Schema, **response: Any) -> dict[str
     return {"description": description, "content": json_content(schema), **response}
 
 
-class ApiDocument:
+class OpenApiDocument:
     """An OpenAPI document being built: operations added by path and method, components as they are used."""
 
     def __init__(self, title: str, description: str):
@@ -78,7 +68,7 @@ class ApiDocument:
             "openapi": OPENAPI_VERSION,
             "info": {
                 "title": title,
-                "version": metadata.version(PACKAGE),
+                "version": package_version(),
                 "license": {"name": "Apache 2.0", "identifier": "Apache-2.0"},
                 "description": (f"{description}\n\nEvery error is JSON shaped like Google's (`Error`). Every "
                                 f"response carries {headers} unless it sets its own `Content-Security-Policy`."),
@@ -126,7 +116,7 @@ class ApiDocument:
         return {**self._document, "components": {kind: items for kind, items in self._components.items() if items}}
 
 
-def body_limit_errors(document: ApiDocument) -> dict[str, dict[str, Any]]:
+def body_limit_errors(document: OpenApiDocument) -> dict[str, dict[str, Any]]:
     """What ``aa_common.http.BodyLimit`` answers, before any route sees the request."""
     return {
         "408": document.error(408, "The request body did not arrive in time."),
@@ -134,12 +124,12 @@ def body_limit_errors(document: ApiDocument) -> dict[str, dict[str, Any]]:
     }
 
 
-def redis_unavailable(document: ApiDocument, what: str) -> dict[str, dict[str, Any]]:
+def redis_unavailable(document: OpenApiDocument, what: str) -> dict[str, dict[str, Any]]:
     """The answer when Redis does not (``aa_common.http.install_error_handlers``)."""
     return {"503": document.error(503, f"Redis is unavailable: {what}; retry after `Retry-After`.", retry_after=True)}
 
 
-def add_common_routes(document: ApiDocument, readiness: str) -> None:
+def add_common_routes(document: OpenApiDocument, readiness: str) -> None:
     """The routes both services serve: ``/healthz``, ``/readyz`` (``readiness`` says what it checks),
     ``/metrics`` and the description itself."""
     def status(value: str) -> Schema:
@@ -158,31 +148,3 @@ def add_common_routes(document: ApiDocument, readiness: str) -> None:
     document.add("GET", DOCUMENT_ROUTE, {"operationId": "openapi", "summary": "This description.", "responses": {
         "200": json_response("The OpenAPI 3.1 description of this service.", {"type": "object"}),
     }})
-
-
-def render(document: dict[str, Any]) -> str:
-    """The text of a description: what ``GET /openapi.json`` serves and docs/api/ holds, byte for byte."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def document_blueprint(document: dict[str, Any]) -> Blueprint:
-    blueprint = Blueprint("openapi", __name__)
-    text = render(document)
-
-    @blueprint.get(DOCUMENT_ROUTE)
-    def openapi():
-        return Response(text, mimetype=JSON)
-
-    return blueprint
-
-
-def write_main(build: Callable[[], dict[str, Any]], filename: str, argv: list[str] | None = None) -> int:
-    """``python -m <service>.openapi [PATH]``: write the service's description to PATH, by default its
-    committed place, docs/api/``filename``."""
-    parser = argparse.ArgumentParser(description="Write this service's OpenAPI description.")
-    parser.add_argument("path", nargs="?", type=Path, default=DOCS_DIR / filename)
-    path = parser.parse_args(argv).path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(build()))
-    print(f"wrote {path}")
-    return 0

@@ -1,7 +1,8 @@
 """The interceptor's OpenAPI description, built from the code it describes: one push route per
 ``EventKind``, the envelope ``push.read_push`` accepts, the answers ``routes`` gives.
 
-``python -m cloud_pubsub_interceptor.openapi [PATH]`` writes it to docs/api/interceptor.openapi.json.
+``python -m cloud_pubsub_interceptor.openapi [--check] [PATH]`` writes it to docs/api/interceptor.openapi.json
+(or checks it).
 """
 from __future__ import annotations
 
@@ -10,24 +11,24 @@ import json
 import sys
 from typing import Any
 
+from aa_common.api_documents import CommittedDocument
 from aa_common.events import EventKind
 from aa_common.openapi import (
     CONVERSATION_NAME_SCHEMA,
-    ApiDocument,
+    DOCUMENT_ROUTE,
+    OpenApiDocument,
     add_common_routes,
     body_limit_errors,
     json_content,
-    write_main,
 )
 from cloud_pubsub_interceptor.push import MAX_MESSAGE_ID_LENGTH, MESSAGE_ID_HEADER, PUBLISH_TIME_HEADER
 
-FILENAME = "interceptor.openapi.json"
 EXAMPLE_EVENT = {"conversation": CONVERSATION_NAME_SCHEMA["examples"][0], "type": "CONVERSATION_STARTED"}
 MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": MAX_MESSAGE_ID_LENGTH, "pattern": r"\S"}
 
 
 def build() -> dict[str, Any]:
-    document = ApiDocument(
+    document = OpenApiDocument(
         "Agent Assist Pub/Sub interceptor",
         "Receives the Dialogflow notifications Pub/Sub pushes, one route per topic, and acknowledges each "
         "only once it is stored in Redis (and published to the conversation's channel).")
@@ -45,7 +46,7 @@ def build() -> dict[str, Any]:
     return document.as_dict()
 
 
-def _push_operation_parts(document: ApiDocument) -> dict[str, Any]:
+def _push_operation_parts(document: OpenApiDocument) -> dict[str, Any]:
     """What every push route shares: its request and its answers."""
     event = document.schema("DialogflowEvent", {
         "description": "A Dialogflow notification, as published; stored and delivered as its JSON text.",
@@ -122,5 +123,7 @@ def _example_envelope() -> dict[str, Any]:
             "subscription": "projects/my-project/subscriptions/aa-lifecycle"}
 
 
+DOCUMENT = CommittedDocument(build, "interceptor.openapi.json", DOCUMENT_ROUTE, "cloud_pubsub_interceptor.openapi")
+
 if __name__ == "__main__":
-    sys.exit(write_main(build, FILENAME))
+    sys.exit(DOCUMENT.main())

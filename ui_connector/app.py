@@ -16,7 +16,6 @@ from aa_common.event_store import EventStore
 from aa_common.http import health_blueprint, install_body_limit, install_error_handlers, install_security_headers
 from aa_common.logs import configure_logging
 from aa_common.metrics import metrics_blueprint
-from aa_common.openapi import document_blueprint
 from aa_common.redis_client import connect_redis
 from ui_connector import openapi
 from ui_connector.asyncapi import asyncapi_routes
@@ -110,7 +109,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
 
     app.register_blueprint(health_blueprint(check_ready))
     app.register_blueprint(metrics_blueprint())
-    app.register_blueprint(document_blueprint(openapi.build()))
+    app.register_blueprint(openapi.DOCUMENT.blueprint("openapi"))
     app.register_blueprint(registration_routes)
     app.register_blueprint(conversation_name_routes)
     app.register_blueprint(dialogflow_proxy_routes)

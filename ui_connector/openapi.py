@@ -2,24 +2,24 @@
 ``/conversation-name`` mappings, every method of the Dialogflow proxy's allow-list, the desktop page
 and the health routes; the Socket.IO API at ``/socket.io/`` has an AsyncAPI document (``ui_connector.asyncapi``).
 
-``python -m ui_connector.openapi [PATH]`` writes it to docs/api/ui-connector.openapi.json.
+``python -m ui_connector.openapi [--check] [PATH]`` writes it to docs/api/ui-connector.openapi.json (or checks it).
 """
 from __future__ import annotations
 
 import sys
 from typing import Any
 
+from aa_common.api_documents import JSON, CommittedDocument
 from aa_common.openapi import (
     CONVERSATION_NAME_SCHEMA,
-    JSON,
-    ApiDocument,
+    DOCUMENT_ROUTE,
+    OpenApiDocument,
     add_common_routes,
     body_limit_errors,
     json_content,
     json_response,
     redis_unavailable,
     string_matching,
-    write_main,
 )
 from ui_connector.conversation_names import MAX_KEY_LENGTH
 from ui_connector.desktop_page import PAGE_POLICY, SOCKETIO_CLIENT_FILES
@@ -33,14 +33,13 @@ from ui_connector.dialogflow_proxy import (
 )
 from ui_connector.registration import MAX_USER_LENGTH
 
-FILENAME = "ui-connector.openapi.json"
 INTEGRATION_KEY = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH,
                    "description": "What the platform knows the call by: a call id, a phone number, ...",
                    "examples": ["call-4711"]}
 
 
 def build() -> dict[str, Any]:
-    document = ApiDocument(
+    document = OpenApiDocument(
         "Agent Assist UI connector",
         "Gives agent desktops short-lived JWTs, maps platform call ids to Dialogflow conversations and "
         "proxies the Dialogflow REST calls a desktop makes. Desktops receive the conversation events over "
@@ -66,22 +65,22 @@ def build() -> dict[str, Any]:
     return document.as_dict()
 
 
-def _refused(document: ApiDocument, why: str) -> dict[str, Any]:
+def _refused(document: OpenApiDocument, why: str) -> dict[str, Any]:
     return {**document.error(401, why), "headers": {"WWW-Authenticate": {"required": True, "schema": {
         "type": "string"}}}}
 
 
-def _uri_too_long(document: ApiDocument) -> dict[str, dict[str, Any]]:
+def _uri_too_long(document: OpenApiDocument) -> dict[str, dict[str, Any]]:
     """gunicorn's own refusal (``ui_connector.worker``), for the operations whose URL a caller makes long."""
     return {"414": document.error(414, "The request line is longer than gunicorn's `limit_request_line`.")}
 
 
-def _too_many(document: ApiDocument, what: str) -> dict[str, Any]:
+def _too_many(document: OpenApiDocument, what: str) -> dict[str, Any]:
     return document.error(429, f"Too many {what} in this minute, counted on every instance together.",
                           retry_after=True)
 
 
-def _add_registration(document: ApiDocument) -> None:
+def _add_registration(document: OpenApiDocument) -> None:
     token = document.schema("Token", {"type": "object", "required": ["token"], "properties": {"token": {
         "type": "string", "description": "An HS256 JWT with `exp`, `iat`, `iss`, `aud`, `project` and, when a "
                                          "user was named, `sub`."}}})
@@ -121,7 +120,7 @@ def _add_registration(document: ApiDocument) -> None:
     })
 
 
-def _add_conversation_names(document: ApiDocument, jwt: list[dict[str, list]]) -> None:
+def _add_conversation_names(document: OpenApiDocument, jwt: list[dict[str, list]]) -> None:
     """The three methods of ``/conversation-name``, each counted against the caller's lookup budget."""
     key = {"name": "conversationIntegrationKey", "in": "query", "required": True, "schema": INTEGRATION_KEY}
     common = {
@@ -179,7 +178,7 @@ def _same_key_links() -> dict[str, Any]:
         for operation in ("getConversationName", "deleteConversationName")}
 
 
-def _add_proxy(document: ApiDocument, jwt: list[dict[str, list]]) -> None:
+def _add_proxy(document: OpenApiDocument, jwt: list[dict[str, list]]) -> None:
     """One operation per allow-listed method, with and without a location, as Dialogflow names them."""
     responses = {status: document.response(f"Proxy{status.capitalize()}", response)
                  for status, response in _proxy_responses(document).items()}
@@ -199,7 +198,7 @@ def _add_proxy(document: ApiDocument, jwt: list[dict[str, list]]) -> None:
             document.add(method, path, operation)
 
 
-def _proxy_parameter(document: ApiDocument, name: str) -> dict[str, str]:
+def _proxy_parameter(document: OpenApiDocument, name: str) -> dict[str, str]:
     """A path part as ``dialogflow_proxy.match`` takes it: any other is a 404."""
     schema = {
         "version": {"enum": list(API_VERSIONS)},
@@ -209,7 +208,7 @@ def _proxy_parameter(document: ApiDocument, name: str) -> dict[str, str]:
     return document.parameter(name, {"name": name, "in": "path", "required": True, "schema": schema})
 
 
-def _proxy_responses(document: ApiDocument) -> dict[str, Any]:
+def _proxy_responses(document: OpenApiDocument) -> dict[str, Any]:
     upstream = {"$ref": "#/components/schemas/Error"}
     return {
         "200": json_response("Dialogflow's answer, unchanged, with only its `Content-Type`, `Cache-Control` and "
@@ -226,7 +225,7 @@ def _proxy_responses(document: ApiDocument) -> dict[str, Any]:
     }
 
 
-def _add_desktop_page(document: ApiDocument) -> None:
+def _add_desktop_page(document: OpenApiDocument) -> None:
     policy = {"Content-Security-Policy": {"required": True, "schema": {"const": PAGE_POLICY}}}
     page = {"text/html": {"schema": {"type": "string"}}}
     document.add("GET", "/", {"operationId": "desktopPage", "summary": "The agent desktop page.", "responses": {
@@ -246,5 +245,7 @@ def _add_desktop_page(document: ApiDocument) -> None:
     })
 
 
+DOCUMENT = CommittedDocument(build, "ui-connector.openapi.json", DOCUMENT_ROUTE, "ui_connector.openapi")
+
 if __name__ == "__main__":
-    sys.exit(write_main(build, FILENAME))
+    sys.exit(DOCUMENT.main())
