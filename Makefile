@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make dev` (the whole stack locally) and `make test`.
-# System packages (redis-server, chromium for the browser tests, prometheus for the metrics test, wrk for
-# `make bench`) come from apt, only where missing. Python packages come only from the hashed locks in
-# requirements/ (see `make lock`).
+# System packages (redis-server, chromium for the browser tests, prometheus for the metrics test,
+# shellcheck for the deploy scripts, wrk for `make bench`) come from apt, only where missing. Python
+# packages come only from the hashed locks in requirements/ (see `make lock`).
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml $(LOCKS) package.json package-lock.json
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing with apt:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
