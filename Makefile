@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP  := $(VENV)/.installed
 LOCKS  := requirements/dev.txt requirements/interceptor.txt requirements/ui-connector.txt requirements/build.txt
 
-.PHONY: install lock test dev bench interceptor ui-connector clean
+.PHONY: install lock test dev bench interceptor ui-connector api-docs clean
 
 install: $(STAMP)
 
@@ -65,6 +65,13 @@ interceptor: install
 
 ui-connector: install
 	$(BIN)/gunicorn --config python:ui_connector.gunicorn_conf
+
+# The API documents in docs/api/ (OpenAPI for both services' REST APIs, AsyncAPI for the Socket.IO API),
+# written from the code that serves them; the unit tests fail while a committed one differs.
+api-docs: install
+	$(BIN)/python -m cloud_pubsub_interceptor.openapi
+	$(BIN)/python -m ui_connector.openapi
+	$(BIN)/python -m ui_connector.asyncapi
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache artifacts .devstack

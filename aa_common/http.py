@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
 
-_STATUS_NAMES = {
+# The google.rpc.Code name of each HTTP status the services answer with (Google's own HTTP mapping).
+STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
@@ -26,8 +27,10 @@ _STATUS_NAMES = {
     408: "DEADLINE_EXCEEDED",
     409: "ALREADY_EXISTS",
     413: "PAYLOAD_TOO_LARGE",
+    414: "INVALID_ARGUMENT",  # a request line over the HTTP server's limit
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "RESOURCE_EXHAUSTED",
+    431: "INVALID_ARGUMENT",  # headers over the HTTP server's limit
     500: "INTERNAL",
     502: "UNAVAILABLE",
     503: "UNAVAILABLE",
@@ -37,7 +40,7 @@ _STATUS_NAMES = {
 
 def error_body(code: int, message: str) -> dict[str, Any]:
     """A ``google.rpc.Status``-shaped error, the shape Google's REST APIs (and so the proxy) return."""
-    return {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code, "UNKNOWN")}}
+    return {"error": {"code": code, "message": message, "status": STATUS_NAMES.get(code, "UNKNOWN")}}
 
 
 def json_error(code: int, message: str, headers: dict[str, str] | None = None):

@@ -9,6 +9,7 @@ from aa_common.http import health_blueprint, install_body_limit, install_error_h
 from aa_common.logs import configure_logging
 from aa_common.metrics import metrics_blueprint
 from aa_common.redis_client import connect_redis
+from cloud_pubsub_interceptor import openapi
 from cloud_pubsub_interceptor.config import InterceptorConfig
 from cloud_pubsub_interceptor.push_auth import PushVerifier
 from cloud_pubsub_interceptor.routes import push_routes
@@ -34,5 +35,6 @@ def create_app(config: InterceptorConfig | None = None, redis_client=None) -> Fl
     app.register_blueprint(push_routes)
     app.register_blueprint(health_blueprint(client.ping))
     app.register_blueprint(metrics_blueprint())
+    app.register_blueprint(openapi.DOCUMENT.blueprint("openapi"))
 
     return app

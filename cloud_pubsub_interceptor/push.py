@@ -59,7 +59,9 @@ def _read_wrapped(message: object) -> PushedMessage:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidPush("'message.data' is not valid base64") from None
-    attributes = message.get("attributes") or {}
+    attributes = message.get("attributes")
+    if attributes is None:  # absent, or null: no attributes
+        attributes = {}
     if not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values()):
         raise InvalidPush("'message.attributes' must be an object of strings")
     return PushedMessage(

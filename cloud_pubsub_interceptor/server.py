@@ -27,11 +27,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from aa_common.config import PROMETHEUS_MULTIPROCESS_DIR, ConfigError, Env
-from aa_common.http import error_body
+from aa_common.http import SECURITY_HEADERS, error_body
 
 log = logging.getLogger(__name__)
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 _NO_BODY = b""
+# What a request refused before the app runs is answered with: the app's JSON error, and the security
+# headers its every response carries (aa_common.http.install_security_headers).
+_REFUSAL_HEADERS = [("content-type", "application/json"), *SECURITY_HEADERS]
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class RSGIBridge:
             body = await self._read_body(scope, proto)
         except _Refused as refusal:
             self._on_refused(scope.path, refusal.code)
-            proto.response_bytes(refusal.code, [("content-type", "application/json")], refusal.body)
+            proto.response_bytes(refusal.code, _REFUSAL_HEADERS, refusal.body)
             return
         start_response = _StartResponse()
         result = self._app(self._environ(scope, body), start_response)

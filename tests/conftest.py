@@ -73,10 +73,18 @@ def connector(stack):
 
 
 @pytest.fixture(scope="module")
-def isolated_stack(jwt_secret_file, tmp_path_factory):
-    """A Redis and services of the test module's own, for tests that stop Redis or churn it."""
+def module_stack(jwt_secret_file, tmp_path_factory):
+    """A Redis of the test module's own, and a Stack on it to start services with: for tests that stop
+    Redis or churn it, or leave state there (rate-limit counts, say) that other modules must not meet."""
     server = RedisServer(persistent=True).start()
     stack = Stack(server.port, jwt_secret_file, tmp_path_factory.mktemp("isolated-logs"))
-    yield server, stack.interceptor(), stack.ui_connector()
+    yield server, stack
     stack.stop()
     server.remove()
+
+
+@pytest.fixture(scope="module")
+def isolated_stack(module_stack):
+    """A Redis and services of the test module's own, for tests that stop Redis or churn it."""
+    server, stack = module_stack
+    return server, stack.interceptor(), stack.ui_connector()

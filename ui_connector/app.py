@@ -17,6 +17,7 @@ from aa_common.http import health_blueprint, install_body_limit, install_error_h
 from aa_common.logs import configure_logging
 from aa_common.metrics import metrics_blueprint
 from aa_common.redis_client import connect_redis
+from ui_connector import openapi
 from ui_connector.asyncapi import asyncapi_routes
 from ui_connector.auth_providers import PlatformChecks, app_check, user_check
 from ui_connector.config import ConnectorConfig
@@ -108,6 +109,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
 
     app.register_blueprint(health_blueprint(check_ready))
     app.register_blueprint(metrics_blueprint())
+    app.register_blueprint(openapi.DOCUMENT.blueprint("openapi"))
     app.register_blueprint(registration_routes)
     app.register_blueprint(conversation_name_routes)
     app.register_blueprint(dialogflow_proxy_routes)

@@ -16,29 +16,21 @@ action and its message's name (``receiveJoinConversation``, ``sendNewMessageEven
 """
 from __future__ import annotations
 
-import argparse
-import functools
-import json
 import sys
 import typing
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, fields
-from importlib.metadata import version
-from pathlib import Path
 
-from flask import Blueprint, Response
-
+from aa_common.api_documents import CommittedDocument, anchored, package_version
 from aa_common.conversations import CONVERSATION_KEY_PATTERN, CONVERSATION_NAME_PATTERN
 from aa_common.event_store import EVENT_ID_PATTERN
 from aa_common.events import Event, EventKind
 from ui_connector.sockets import (JOIN_CONVERSATION, REFRESH_TOKEN, UNAUTHENTICATED_EVENT, DesktopNamespace, Refusal,
                                   event_name)
 
-DOCUMENT_PATH = Path(__file__).resolve().parents[1] / "docs" / "api" / "ui-connector.asyncapi.json"
 CHANNEL = "desktop"
 CONVERSATION_EVENT_TAG = "conversation-event"
 _JSON_TYPES = {str: "string"}
-asyncapi_routes = Blueprint("asyncapi", __name__)
 
 DESCRIPTION = """\
 Agent desktops connect to the UI connector with Socket.IO (protocol 5, Engine.IO 4) and receive every event \
@@ -69,7 +61,7 @@ def build_document() -> dict:
         "asyncapi": "3.0.0",
         "info": {
             "title": "Agent Assist UI connector: Socket.IO API",
-            "version": version("agent-assist-backend"),
+            "version": package_version(),
             "description": DESCRIPTION,
             "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
         },
@@ -108,17 +100,6 @@ def build_document() -> dict:
     }
 
 
-@functools.cache
-def document_json() -> str:
-    """The document as the committed file and ``GET /asyncapi.json`` hold it."""
-    return json.dumps(build_document(), indent=2, ensure_ascii=False) + "\n"
-
-
-@asyncapi_routes.get("/asyncapi.json")
-def asyncapi_document() -> Response:
-    return Response(document_json(), mimetype="application/json")
-
-
 def _ref(*path: str) -> dict:
     return {"$ref": "#/" + "/".join(path)}
 
@@ -127,26 +108,22 @@ def _schema(name: str) -> dict:
     return _ref("components", "schemas", name)
 
 
-def _anchored(pattern: str) -> str:
-    return f"^{pattern}$"
-
-
 def _schemas() -> dict:
     return {
         "ConversationName": {
             "type": "string",
-            "pattern": _anchored(CONVERSATION_NAME_PATTERN),
+            "pattern": anchored(CONVERSATION_NAME_PATTERN),
             "description": "A Dialogflow conversation, with or without its location: "
                            "projects/<project>[/locations/<location>]/conversations/<id>.",
         },
         "ConversationKey": {
             "type": "string",
-            "pattern": _anchored(CONVERSATION_KEY_PATTERN),
+            "pattern": anchored(CONVERSATION_KEY_PATTERN),
             "description": "A conversation as the connector names it: without its location.",
         },
         "EventId": {
             "type": "string",
-            "pattern": _anchored(EVENT_ID_PATTERN),
+            "pattern": anchored(EVENT_ID_PATTERN),
             "description": "A Redis stream id, <milliseconds>-<sequence> (two unsigned 64-bit numbers); "
                            "events are ordered by milliseconds, then sequence.",
         },
@@ -256,7 +233,7 @@ def _event_payload(kind: EventKind) -> dict:
         elif field.name not in kind.attribute_fields:
             continue  # a field other kinds carry
         properties[field.name] = {"type": _json_type(hints[field.name]), "description": field.metadata["description"]}
-    properties["conversation_name"]["pattern"] = _anchored(CONVERSATION_KEY_PATTERN)
+    properties["conversation_name"]["pattern"] = anchored(CONVERSATION_KEY_PATTERN)
     properties["data"]["contentMediaType"] = "application/json"
     properties["data_type"]["const"] = kind.value
     properties["event_id"] = _schema("EventId")
@@ -303,19 +280,15 @@ def _server_operations() -> dict:
     ])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ui_connector.asyncapi", description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    parser.add_argument("path", nargs="?", type=Path, default=DOCUMENT_PATH)
-    args = parser.parse_args(argv)
-    if args.check:
-        if not args.path.is_file() or args.path.read_text() != document_json():
-            print(f"{args.path} is not what the code builds; run `python -m ui_connector.asyncapi`", file=sys.stderr)
-            return 1
-        return 0
-    args.path.parent.mkdir(parents=True, exist_ok=True)
-    args.path.write_text(document_json())
-    return 0
+DOCUMENT = CommittedDocument(build_document, "ui-connector.asyncapi.json", "/asyncapi.json", "ui_connector.asyncapi")
+DOCUMENT_PATH = DOCUMENT.path
+asyncapi_routes = DOCUMENT.blueprint("asyncapi")
+main = DOCUMENT.main
+
+
+def document_json() -> str:
+    """The document as the committed file and ``GET /asyncapi.json`` hold it."""
+    return DOCUMENT.text
 
 
 if __name__ == "__main__":

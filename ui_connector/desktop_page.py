@@ -15,7 +15,9 @@ from ui_connector.sockets import JOIN_CONVERSATION, LEAVE_CONVERSATION, UNAUTHEN
 
 desktop_page_routes = Blueprint("desktop_page", __name__, static_folder="static", static_url_path="/static",
                                 template_folder="templates")
-SOCKETIO_CLIENT_FILES = {"socket.io.min.js", "socket.io.min.js.map"}
+# The client's files the page may load, and what each is served as: named here, not guessed from the
+# machine's MIME table (which calls a source map application/octet-stream, and .js differently by version).
+SOCKETIO_CLIENT_FILES = {"socket.io.min.js": "text/javascript", "socket.io.min.js.map": "application/json"}
 # Exactly what the page loads: its scripts and styles (/static, and the Socket.IO client at
 # /vendor), the empty data: icon, REST and WebSocket to its own origin ('self' covers ws: and
 # wss: there). No inline code, no other site, and no framing by any page (clickjacking).
@@ -62,4 +64,4 @@ def socketio_client(name: str):
     directory = socketio_client_dir()
     if not (directory / name).is_file():
         abort(404, description="socket.io-client is not installed; run `make install` (npm install)")
-    return send_from_directory(directory, name, max_age=3600)
+    return send_from_directory(directory, name, mimetype=SOCKETIO_CLIENT_FILES[name], max_age=3600)

@@ -29,39 +29,55 @@ dialogflow_proxy_routes = Blueprint("dialogflow_proxy", __name__)
 
 GLOBAL_ENDPOINT = "https://dialogflow.googleapis.com"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-_ID = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
+# What each part of a proxied path may be. The OpenAPI description (ui_connector/openapi.py) is built
+# from these and from ALLOWED_METHODS, so what it documents is what ``match`` lets through.
+API_VERSIONS = ("v2", "v2beta1")
+RESOURCE_ID = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
+PROJECT_ID = rf"{RESOURCE_ID}(?::{RESOURCE_ID})?"  # domain-scoped projects: example.com:my-project
+LOCATION_ID = r"[a-z][a-z0-9-]{0,62}"
 _PATH = re.compile(
-    rf"/(?P<version>v2|v2beta1)/projects/(?P<project>{_ID}(?::{_ID})?)"
-    rf"(?:/locations/(?P<location>[a-z][a-z0-9-]{{0,62}}))?/(?P<method_path>.+)"
+    rf"/(?P<version>{'|'.join(API_VERSIONS)})/projects/(?P<project>{PROJECT_ID})"
+    rf"(?:/locations/(?P<location>{LOCATION_ID}))?/(?P<method_path>.+)"
 )
-# (HTTP method, path under projects/P[/locations/L]/, its name in Google's REST discovery documents
-# without projects./locations.). tests/unit/test_proxy_allow_list.py checks it against those documents.
+# (HTTP method, path under projects/P[/locations/L]/ where each {placeholder} is a RESOURCE_ID, its name in
+# Google's REST discovery documents without projects./locations.). tests/unit/test_proxy_allow_list.py
+# checks it against those documents.
 ALLOWED_METHODS = [
-    ("POST", rf"conversations", "conversations.create"),
-    ("GET", rf"conversations/{_ID}", "conversations.get"),
-    ("POST", rf"conversations/{_ID}:complete", "conversations.complete"),
-    ("GET", rf"conversations/{_ID}/messages", "conversations.messages.list"),
-    ("POST", rf"conversations/{_ID}/messages:batchCreate", "conversations.messages.batchCreate"),
-    ("POST", rf"conversations/{_ID}/participants", "conversations.participants.create"),
-    ("GET", rf"conversations/{_ID}/participants", "conversations.participants.list"),
-    ("GET", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.get"),
-    ("PATCH", rf"conversations/{_ID}/participants/{_ID}", "conversations.participants.patch"),
-    ("POST", rf"conversations/{_ID}/participants/{_ID}:analyzeContent", "conversations.participants.analyzeContent"),
-    *[("POST", rf"conversations/{_ID}/participants/{_ID}/suggestions:{kind}",
+    ("POST", "conversations", "conversations.create"),
+    ("GET", "conversations/{conversation}", "conversations.get"),
+    ("POST", "conversations/{conversation}:complete", "conversations.complete"),
+    ("GET", "conversations/{conversation}/messages", "conversations.messages.list"),
+    ("POST", "conversations/{conversation}/messages:batchCreate", "conversations.messages.batchCreate"),
+    ("POST", "conversations/{conversation}/participants", "conversations.participants.create"),
+    ("GET", "conversations/{conversation}/participants", "conversations.participants.list"),
+    ("GET", "conversations/{conversation}/participants/{participant}", "conversations.participants.get"),
+    ("PATCH", "conversations/{conversation}/participants/{participant}", "conversations.participants.patch"),
+    ("POST", "conversations/{conversation}/participants/{participant}:analyzeContent",
+     "conversations.participants.analyzeContent"),
+    *[("POST", f"conversations/{{conversation}}/participants/{{participant}}/suggestions:{kind}",
        f"conversations.participants.suggestions.{kind}")
       for kind in ("suggestArticles", "suggestFaqAnswers", "suggestSmartReplies", "suggestKnowledgeAssist")],
-    ("POST", rf"conversations/{_ID}/suggestions:suggestConversationSummary",
+    ("POST", "conversations/{conversation}/suggestions:suggestConversationSummary",
      "conversations.suggestions.suggestConversationSummary"),
-    ("POST", rf"conversations/{_ID}/suggestions:generate", "conversations.suggestions.generate"),
-    ("POST", rf"conversations/{_ID}/suggestions:searchKnowledge", "conversations.suggestions.searchKnowledge"),
-    ("POST", r"suggestions:searchKnowledge", "suggestions.searchKnowledge"),
-    ("POST", r"statelessSuggestion:generate", "statelessSuggestion.generate"),
-    ("PATCH", rf"answerRecords/{_ID}", "answerRecords.patch"),
-    ("GET", rf"conversationProfiles/{_ID}", "conversationProfiles.get"),
-    ("GET", rf"conversationModels/{_ID}", "conversationModels.get"),
-    ("GET", rf"generators/{_ID}", "generators.get"),
+    ("POST", "conversations/{conversation}/suggestions:generate", "conversations.suggestions.generate"),
+    ("POST", "conversations/{conversation}/suggestions:searchKnowledge", "conversations.suggestions.searchKnowledge"),
+    ("POST", "suggestions:searchKnowledge", "suggestions.searchKnowledge"),
+    ("POST", "statelessSuggestion:generate", "statelessSuggestion.generate"),
+    ("PATCH", "answerRecords/{answerRecord}", "answerRecords.patch"),
+    ("GET", "conversationProfiles/{conversationProfile}", "conversationProfiles.get"),
+    ("GET", "conversationModels/{conversationModel}", "conversationModels.get"),
+    ("GET", "generators/{generator}", "generators.get"),
 ]
-_ALLOWED = [(method, re.compile(pattern), name) for method, pattern, name in ALLOWED_METHODS]
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _path_pattern(template: str) -> re.Pattern:
+    """The regular expression a path template stands for: its text, each placeholder a RESOURCE_ID."""
+    parts = PLACEHOLDER.split(template)  # text, name, text, name, ..., text
+    return re.compile("".join(RESOURCE_ID if index % 2 else re.escape(part) for index, part in enumerate(parts)))
+
+
+_ALLOWED = [(method, _path_pattern(template), name) for method, template, name in ALLOWED_METHODS]
 _FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "Accept-Language")
 # The upstream response headers a desktop gets: what the body is, whether a cache may keep it
 # (Google marks answers private), and when to retry a 429 or 503. Everything else (Set-Cookie,
@@ -81,20 +97,32 @@ class UnknownRoute(Exception):
 
 
 class MethodNotAllowed(Exception):
-    pass
+    """A listed path, with another HTTP method than those in ``allowed``."""
+
+    def __init__(self, path: str, allowed: list[str]):
+        super().__init__(path)
+        self.allowed = allowed
 
 
 def match(method: str, path: str) -> ProxiedCall:
     parsed = _PATH.fullmatch(path)
-    if not parsed:
-        raise UnknownRoute(path)
-    known_path = False
-    for allowed_method, pattern, name in _ALLOWED:
-        if pattern.fullmatch(parsed["method_path"]):
-            known_path = True
-            if allowed_method == method:
-                return ProxiedCall(name, parsed["project"], parsed["location"])
-    raise MethodNotAllowed(path) if known_path else UnknownRoute(path)
+    listed = _listed(parsed["method_path"]) if parsed else []
+    for listed_method, name in listed:
+        if listed_method == method:
+            return ProxiedCall(name, parsed["project"], parsed["location"])
+    if listed:
+        raise MethodNotAllowed(path, [listed_method for listed_method, _ in listed])
+    raise UnknownRoute(path)
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The HTTP methods the allow-list has for ``path``; none for a path it does not list."""
+    parsed = _PATH.fullmatch(path)
+    return [method for method, _ in _listed(parsed["method_path"])] if parsed else []
+
+
+def _listed(method_path: str) -> list[tuple[str, str]]:
+    return [(method, name) for method, pattern, name in _ALLOWED if pattern.fullmatch(method_path)]
 
 
 @dataclass(frozen=True)
@@ -224,19 +252,37 @@ def _shut_down(response: requests.Response) -> None:
             pass
 
 
-@dialogflow_proxy_routes.route("/<version>/projects/<path:rest>", methods=["GET", "POST", "PATCH"])
+PROXY_RULE = "/<version>/projects/<path:rest>"
+
+
+@dialogflow_proxy_routes.route(PROXY_RULE, methods=["GET", "POST", "PATCH"], provide_automatic_options=False)
 @jwt_required
 def proxy(version: str, rest: str):
     services = connector()
     try:
         call = match(request.method, request.path)
     except UnknownRoute:
-        return json_error(404, f"{request.method} {request.path} is not a Dialogflow method this proxy serves")
-    except MethodNotAllowed:
-        return json_error(405, f"{request.method} is not allowed on {request.path}")
+        return _not_served()
+    except MethodNotAllowed as error:
+        return json_error(405, f"{request.method} is not allowed on {request.path}",
+                          {"Allow": ", ".join(error.allowed)})
     if call.project != services.config.project_id:
         return json_error(403, f"project {call.project!r} is not the project this connector serves")
     return _forward(services.dialogflow, call)
+
+
+@dialogflow_proxy_routes.route(PROXY_RULE, methods=["OPTIONS"])
+def proxy_options(version: str, rest: str):
+    """What a proxied path allows, the allow-list's methods rather than the catch-all rule's; no JWT needed,
+    as a CORS preflight carries none (flask-cors adds its headers to this answer)."""
+    allowed = allowed_methods(request.path)
+    if not allowed:
+        return _not_served()
+    return Response(status=200, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+
+
+def _not_served():
+    return json_error(404, f"{request.method} {request.path} is not a Dialogflow method this proxy serves")
 
 
 def _forward(client: DialogflowClient, call: ProxiedCall) -> Response | tuple:

@@ -5,6 +5,7 @@ import ipaddress
 import logging
 
 from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import BadRequest
 
 from aa_common.http import json_error, json_object
 from ui_connector.services import connector
@@ -12,6 +13,7 @@ from ui_connector.services import connector
 log = logging.getLogger(__name__)
 registration_routes = Blueprint("registration", __name__)
 MAX_USER_LENGTH = 256
+USER_FIELDS = ("user", "userId")  # the body fields naming the desktop identity, by preference
 IPV6_CLIENT_PREFIX = 64
 UNPARSABLE_CLIENT = "unparsable"
 
@@ -57,8 +59,13 @@ def _refused() -> tuple:
 
 
 def _user_from(body: dict) -> str | None:
-    user = body.get("user") or body.get("userId")
-    return user[:MAX_USER_LENGTH] if isinstance(user, str) and user else None
+    """The identity a desktop names, ``user`` or else ``userId``; one that is not text is a 400 (rather
+    than a token without ``sub``, which would share the anonymous identity's mappings)."""
+    for field in USER_FIELDS:
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise BadRequest(f"'{field}' must be a string")
+    user = next((body[field] for field in USER_FIELDS if body.get(field)), None)
+    return user[:MAX_USER_LENGTH] if user else None
 
 
 # Only requests another site cannot make a browser send silently count as failed guesses;

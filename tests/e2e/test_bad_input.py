@@ -54,6 +54,8 @@ BAD_PUSHES = [
     ("no message id", "POST", ROUTE, wrapped(messageId=None), 400, "no message id"),
     ("message id too long", "POST", ROUTE, wrapped(messageId="9" * 300), 400, "longer than 256"),
     ("attributes not an object", "POST", ROUTE, wrapped(attributes=["a"]), 400, "'message.attributes'"),
+    ("attributes an empty list", "POST", ROUTE, wrapped(attributes=[]), 400, "'message.attributes'"),
+    ("attributes false", "POST", ROUTE, wrapped(attributes=False), 400, "'message.attributes'"),
     ("deeply nested JSON", "POST", ROUTE, b"[" * 100000 + b"]" * 100000, 400, "not JSON"),
     ("oversized body", "POST", ROUTE, b"{" + b" " * (4 * 1024 * 1024 + 1) + b"}", 413, "too large"),
     ("wrong method", "GET", ROUTE, b"", 405, "not allowed"),
@@ -112,6 +114,12 @@ def test_a_neighbours_bad_envelope_fields_do_not_change_a_valid_one(interceptor)
     assert requests.post(f"{interceptor.url}/{ROUTE}", json=body, timeout=10).status_code == 204
 
 
+def test_null_attributes_are_no_attributes(interceptor):
+    body = envelope(VALID_EVENT)
+    body["message"]["attributes"] = None
+    assert requests.post(f"{interceptor.url}/{ROUTE}", json=body, timeout=10).status_code == 204
+
+
 DEEPLY_NESTED = b"[" * 100000 + b"]" * 100000
 LONE_SURROGATE_KEY = (b'{"conversationIntegrationKey": "\\ud800", '
                       b'"conversationName": "projects/my-proj/conversations/C1"}')
@@ -139,3 +147,22 @@ def test_bad_connector_bodies_get_a_400_naming_the_problem_and_log_no_trace(conn
     assert problem in response.json()["error"]["message"]
     log = connector.log_path.read_bytes()[logged_before:].decode(errors="replace")
     assert "Traceback" not in response.text + log and "unhandled error" not in log
+
+
+SERVER_REFUSALS = [
+    ("request line over the limit", f"/conversation-name?conversationIntegrationKey={'k' * 5000}", {}, 414,
+     "Request Line is too large"),
+    ("header over the limit", "/healthz", {"X-Big": "b" * 9000}, 431, "limit request headers fields size"),
+]
+
+
+@pytest.mark.parametrize("case,path,headers,status,problem", SERVER_REFUSALS, ids=[c[0] for c in SERVER_REFUSALS])
+def test_what_the_connectors_http_server_refuses_gets_a_json_error_too(connector, case, path, headers, status,
+                                                                       problem):
+    response = requests.get(f"{connector.url}{path}", headers=headers, timeout=10)
+
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == status
+    assert problem in response.json()["error"]["message"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

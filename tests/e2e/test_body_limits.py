@@ -14,6 +14,7 @@ import socketio
 
 from aa_common.conversations import normalize_conversation_name
 from aa_common.events import EventKind
+from aa_common.http import SECURITY_HEADERS
 from tests.support import Desktop, envelope, event_for, new_conversation, register
 from ui_connector.sockets import JOIN_CONVERSATION
 
@@ -43,6 +44,8 @@ def assert_too_large(response: requests.Response, limit: int) -> None:
     error = response.json()["error"]
     assert (error["code"], error["status"]) == (413, "PAYLOAD_TOO_LARGE")
     assert str(limit) in error["message"] and "Traceback" not in response.text
+    assert {name: response.headers.get(name) for name, _ in SECURITY_HEADERS} == dict(SECURITY_HEADERS), \
+        "refused before the app, and still with every response's security headers"
 
 
 class RecordingUpstream:

@@ -1,9 +1,10 @@
 """The desktop page learns the Socket.IO API's names from the server; no script of it (or of the Node test
-desktops) keeps a copy of them."""
+desktops) keeps a copy of them. Its files are served as what they are, whatever the machine's MIME table."""
 from __future__ import annotations
 
 import html
 import json
+import mimetypes
 import re
 from pathlib import Path
 
@@ -33,3 +34,21 @@ def test_no_script_keeps_a_copy_of_a_server_defined_name(script):
     text = script.read_text()
     copies = [name for name in SERVER_DEFINED if re.search(rf"""['"`]{re.escape(name)}['"`]""", text)]
     assert not copies, f"{script.name} spells out {copies}; take them from the server"
+
+
+@pytest.mark.parametrize("name,media_type", [("socket.io.min.js", "text/javascript"),
+                                             ("socket.io.min.js.map", "application/json")])
+def test_the_socketio_client_files_have_their_own_media_types(make_connector, monkeypatch, name, media_type):
+    monkeypatch.setattr(mimetypes, "guess_type", lambda *args, **kwargs: ("application/x-unknown", None))
+
+    response = make_connector().test_client().get(f"/vendor/{name}")
+
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+
+
+def test_other_vendor_names_are_a_json_404(make_connector):
+    response = make_connector().test_client().get("/vendor/socket.io.js")
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["status"] == "NOT_FOUND"

@@ -93,6 +93,43 @@ def test_refusals(proxy, fake_http, path, status, problem):
     assert fake_http.requests == []
 
 
+@pytest.mark.parametrize("method,path,allowed", [
+    ("GET", "conversations", "POST"),
+    ("POST", C, "GET"),
+    ("POST", PART, "GET, PATCH"),
+    ("PATCH", f"{C}/participants", "POST, GET"),
+])
+def test_another_method_on_a_listed_path_is_a_405_that_says_which_are_allowed(proxy, fake_http, method, path,
+                                                                               allowed):
+    response = proxy.open(f"/v2/{P}/locations/global/{path}", method=method)
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed  # RFC 9110: a 405 must name the methods the resource has
+    assert fake_http.requests == []
+
+
+@pytest.mark.parametrize("path,allowed", [("conversations", "POST, OPTIONS"), (PART, "GET, PATCH, OPTIONS")])
+def test_options_names_what_the_path_allows_without_a_jwt(make_connector, fake_http, path, allowed):
+    client = make_connector(DIALOGFLOW_API_ENDPOINT=fake_http.url, DIALOGFLOW_AUTH="none").test_client()
+
+    response = client.options(f"/v2/{P}/locations/global/{path}")
+
+    assert response.status_code == 200
+    assert response.headers["Allow"] == allowed
+    assert fake_http.requests == []
+
+
+def test_a_cors_preflight_of_a_proxied_call_passes_for_an_allowed_origin(make_connector):
+    client = make_connector(CORS_ALLOWED_ORIGINS="https://desk.example.com").test_client()
+
+    response = client.options(f"/v2/{P}/locations/global/{C}", headers={
+        "Origin": "https://desk.example.com", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization"})
+
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "https://desk.example.com"
+
+
 def test_no_jwt_is_refused_before_anything_is_sent(make_connector, fake_http):
     client = make_connector(DIALOGFLOW_API_ENDPOINT=fake_http.url, DIALOGFLOW_AUTH="none").test_client()
     response = client.get(f"/v2/{P}/locations/global/{C}")

@@ -30,6 +30,27 @@ def test_an_implemented_check_auth_gets_a_token_with_the_documented_claims(make_
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
 
+@pytest.mark.parametrize("path", ["/register", "/register-app"])
+@pytest.mark.parametrize("body,field", [({"user": 7}, "user"), ({"user": "", "userId": {}}, "userId"),
+                                        ({"userId": ["agent-7"]}, "userId")])
+def test_a_user_that_is_not_text_is_a_400_not_an_anonymous_token(make_connector, path, body, field):
+    client = make_connector(AUTH_OPTION="Skip", ALLOW_INSECURE_AUTH_SKIP="true").test_client()
+
+    response = client.post(path, headers={"Authorization": "x"}, json={"accountSid": "AC1", "authToken": "t", **body})
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == f"'{field}' must be a string"
+
+
+def test_a_null_user_is_no_user(make_connector):
+    client = make_connector(AUTH_OPTION="Skip", ALLOW_INSECURE_AUTH_SKIP="true").test_client()
+
+    response = client.post("/register", headers={"Authorization": "x"}, json={"user": None, "userId": "agent-7"})
+
+    assert response.status_code == 200
+    assert jwt.decode(response.get_json()["token"], options={"verify_signature": False})["sub"] == "agent-7"
+
+
 def test_failed_registrations_are_rate_limited_per_client(make_connector):
     client = make_connector(REGISTER_FAILURES_PER_MINUTE="3", TRUSTED_PROXY_HOPS="1").test_client()
     statuses = [client.post("/register", headers={"Authorization": "bad"}).status_code for _ in range(5)]
