@@ -6,11 +6,15 @@ On SIGTERM (Cloud Run replacing the instance) gunicorn's worker stops accepting 
 waited 8 s and cut them. This worker first closes every desktop's transport (socket.io clients
 reconnect by themselves after a transport close, unlike after a Socket.IO DISCONNECT), so the
 process exits as soon as they are gone, and every desktop is already on its way to another instance.
+It also closes the keep-alive connections that sit between two requests (a page's connection to
+``/register``): gunicorn would wait for each one's next request up to the keep-alive timeout.
 """
 from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import gevent
 from gunicorn import util
@@ -35,7 +39,28 @@ def write_json_error(sock: socket.socket, status: int, reason: str, message: str
 class ConnectorWorker(GeventWorker):
     def init_process(self) -> None:
         util.write_error = write_json_error
+        self._clients: dict[object, socket.socket] = {}  # greenlet -> the connection it serves
+        self._between_requests: dict[object, socket.socket | None] = {}  # of those, the idle ones
         super().init_process()
+
+    def handle(self, listener, client, addr) -> None:
+        self._clients[gevent.getcurrent()] = client
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self._clients.pop(gevent.getcurrent(), None)
+
+    @contextmanager
+    def timeout_ctx(self) -> Iterator[None]:
+        """Where gunicorn waits for a keep-alive connection's next request (silently ending the wait
+        after ``keepalive``): noted, so that a stop can close the connection instead of waiting."""
+        current = gevent.getcurrent()
+        self._between_requests[current] = self._clients.get(current)
+        try:
+            with gevent.Timeout(self.cfg.keepalive, False):
+                yield
+        finally:
+            self._between_requests.pop(current, None)
 
     def handle_exit(self, sig, frame) -> None:
         super().handle_exit(sig, frame)
@@ -43,3 +68,13 @@ class ConnectorWorker(GeventWorker):
 
     def _drain(self) -> None:
         connector(self.wsgi).guard.drain()
+        for client in list(self._between_requests.values()):
+            if client is not None:
+                _shut(client)  # its wait reads the end of the stream, and gunicorn closes it
+
+
+def _shut(client: socket.socket) -> None:
+    try:
+        client.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # the client closed it first

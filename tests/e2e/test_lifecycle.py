@@ -1,6 +1,7 @@
 """A connection's life: never cut by the platform, resumed without the client's help, refreshed in-band."""
 from __future__ import annotations
 
+import socket
 import time
 
 import jwt
@@ -45,6 +46,21 @@ def test_sigterm_closes_transports_and_desktops_resume_on_the_replacement(stack,
     assert "Worker graceful timeout" not in first.log_path.read_text()
     desktop.close()
     replacement.stop()
+
+
+def test_sigterm_does_not_wait_for_a_keep_alive_connection_between_requests(stack):
+    """A browser keeps its connection to /register open for its next request. On SIGTERM the connector
+    closes it rather than wait out its keep-alive timeout, which can outlast Cloud Run's 10 s grace."""
+    connector = stack.ui_connector(REQUEST_READ_TIMEOUT_SECONDS="30")
+    idle = socket.create_connection(("127.0.0.1", connector.port), timeout=5)
+    idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: connector\r\n\r\n")
+    assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+
+    connector.stop()
+    assert idle.recv(4096) == b"", "the connector closed the idle connection"
+    # gunicorn's master kills a worker still waiting at the graceful timeout: it never says it exits.
+    assert "Worker exiting" in connector.log_path.read_text(), "the worker ended by itself"
+    idle.close()
 
 
 def test_connections_are_closed_before_their_maximum_age_and_resume(stack, interceptor):
