@@ -11,8 +11,11 @@ It also closes the keep-alive connections that sit between two requests (a page'
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import socket
+import struct
+import termios
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -53,11 +56,12 @@ class ConnectorWorker(GeventWorker):
     @contextmanager
     def timeout_ctx(self) -> Iterator[None]:
         """Where gunicorn waits for a keep-alive connection's next request (silently ending the wait
-        after ``keepalive``): noted, so that a stop can close the connection instead of waiting."""
+        after ``keepalive``): noted, so that a stop can close the connection instead of waiting. Once
+        stopping, a connection whose request was still running takes only a request already sent."""
         current = gevent.getcurrent()
         self._between_requests[current] = self._clients.get(current)
         try:
-            with gevent.Timeout(self.cfg.keepalive, False):
+            with gevent.Timeout(self.cfg.keepalive if self.alive else 0, False):
                 yield
         finally:
             self._between_requests.pop(current, None)
@@ -67,10 +71,22 @@ class ConnectorWorker(GeventWorker):
         gevent.spawn(self._drain)
 
     def _drain(self) -> None:
-        connector(self.wsgi).guard.drain()
-        for client in list(self._between_requests.values()):
-            if client is not None:
-                _shut(client)  # its wait reads the end of the stream, and gunicorn closes it
+        try:
+            connector(self.wsgi).guard.drain()
+        finally:
+            for client in list(self._between_requests.values()):
+                if client is not None and not _request_arriving(client):
+                    _shut(client)  # its wait reads the end of the stream, and gunicorn closes it
+
+
+def _request_arriving(client: socket.socket) -> bool:
+    """Bytes of a next request wait to be read: leave it to be served rather than take it unanswered.
+    (A request whose first bytes the parser already read is cut; it never reached the app.)"""
+    try:
+        unread = fcntl.ioctl(client.fileno(), termios.FIONREAD, b"\0\0\0\0")  # without blocking, unlike gevent's recv
+    except OSError:
+        return False  # closed meanwhile
+    return struct.unpack("i", unread)[0] > 0
 
 
 def _shut(client: socket.socket) -> None:

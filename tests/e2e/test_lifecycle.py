@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -61,6 +63,43 @@ def test_sigterm_does_not_wait_for_a_keep_alive_connection_between_requests(stac
     # gunicorn's master kills a worker still waiting at the graceful timeout: it never says it exits.
     assert "Worker exiting" in connector.log_path.read_text(), "the worker ended by itself"
     idle.close()
+
+
+def test_sigterm_answers_a_request_in_flight_and_closes_its_connection_after(stack):
+    """A proxied call still running at SIGTERM gets its answer; its keep-alive connection then closes
+    instead of waiting for a next request, and the worker ends by itself."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _SlowUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    connector = stack.ui_connector(REQUEST_READ_TIMEOUT_SECONDS="30", DIALOGFLOW_AUTH="none",
+                                   DIALOGFLOW_API_ENDPOINT=f"http://127.0.0.1:{upstream.server_address[1]}")
+    call = socket.create_connection(("127.0.0.1", connector.port), timeout=15)
+    call.sendall(f"GET /v2/projects/{PROJECT}/conversations/C1 HTTP/1.1\r\nHost: connector\r\n"
+                 f"Authorization: Bearer {register(connector.url)}\r\n\r\n".encode())
+    time.sleep(0.3)  # the call is with the upstream now
+
+    connector.stop()
+    answer = b""
+    while chunk := call.recv(4096):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(_SlowUpstream.BODY)
+    assert "Worker exiting" in connector.log_path.read_text(), "the worker ended by itself"
+    call.close()
+    upstream.shutdown()
+
+
+class _SlowUpstream(BaseHTTPRequestHandler):
+    BODY = b'{"name": "projects/my-proj/conversations/C1"}'
+
+    def do_GET(self):
+        time.sleep(1.5)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        self.wfile.write(self.BODY)
+
+    def log_message(self, *args):
+        pass
 
 
 def test_connections_are_closed_before_their_maximum_age_and_resume(stack, interceptor):
