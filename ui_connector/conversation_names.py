@@ -58,6 +58,10 @@ redis.call('HSET', KEYS[1], 'name', ARGV[1], 'owner', ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
+_CHECK_OWNER = _OWNED_BY_ANOTHER + """
+if owned_by_another(KEYS[1], ARGV[1]) then return 1 end
+return 0
+"""
 _DELETE = _OWNED_BY_ANOTHER + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if owned_by_another(KEYS[1], ARGV[1]) then return -1 end
@@ -86,6 +90,7 @@ class ConversationNames:
         self._read = client.register_script(_READ)
         self._set = client.register_script(_SET)
         self._delete = client.register_script(_DELETE)
+        self._check_owner = client.register_script(_CHECK_OWNER)
         self.lookups = WindowCounter(client, "aa:conversation-name-lookups:", lookups_per_minute)
 
     def digest(self, text: str, secret: bytes | None = None) -> str:
@@ -96,13 +101,20 @@ class ConversationNames:
         return f"aa:conversation-name:{self.digest(integration_key, secret)}"
 
     def set(self, integration_key: str, conversation_name: str, owner: str) -> Outcome:
-        """Store the mapping for ``owner``; FORBIDDEN when another identity stored it."""
-        for previous in self._secrets[1:]:
-            if self._delete_under(previous, integration_key, owner) is Outcome.FORBIDDEN:
-                return Outcome.FORBIDDEN
+        """Store the mapping for ``owner``; FORBIDDEN when another identity stored it, under any secret.
+
+        Written under the current secret before the previous secret's copy is removed, so that no
+        moment leaves the key unmapped for another identity to take. (The keys of two secrets lie in
+        different cluster slots: no single script can hold both.)"""
+        if self._owned_by_another(self._secrets[1:], integration_key, owner):
+            return Outcome.FORBIDDEN
         stored = self._set(keys=[self.key_of(integration_key)],
                            args=[conversation_name, self._owner_digest(owner), self._ttl])
-        return Outcome.DONE if stored else Outcome.FORBIDDEN
+        if not stored:
+            return Outcome.FORBIDDEN
+        for previous in self._secrets[1:]:
+            self._delete_under(previous, integration_key, owner)
+        return Outcome.DONE
 
     def get(self, integration_key: str) -> str | None:
         for secret in self._secrets:
@@ -111,8 +123,15 @@ class ConversationNames:
         return None
 
     def delete(self, integration_key: str, owner: str) -> Outcome:
+        """Remove ``owner``'s mapping; FORBIDDEN, removing nothing, when another identity stored one."""
+        if self._owned_by_another(self._secrets, integration_key, owner):
+            return Outcome.FORBIDDEN
         outcomes = [self._delete_under(secret, integration_key, owner) for secret in self._secrets]
-        return max(outcomes, key=_DELETE_PRECEDENCE.index)
+        return Outcome.DONE if Outcome.DONE in outcomes else Outcome.NOT_FOUND
+
+    def _owned_by_another(self, secrets: Sequence[bytes], integration_key: str, owner: str) -> bool:
+        return any(self._check_owner(keys=[self.key_of(integration_key, secret)],
+                                     args=[self._owner_digest(owner, secret)]) for secret in secrets)
 
     def _delete_under(self, secret: bytes, integration_key: str, owner: str) -> Outcome:
         return Outcome(self._delete(keys=[self.key_of(integration_key, secret)],
@@ -120,10 +139,6 @@ class ConversationNames:
 
     def _owner_digest(self, owner: str, secret: bytes | None = None) -> str:
         return self.digest(f"owner\0{owner}", secret)
-
-
-# What one answer says of a mapping found under several secrets: any refusal wins over a deletion.
-_DELETE_PRECEDENCE = [Outcome.NOT_FOUND, Outcome.DONE, Outcome.FORBIDDEN]
 
 
 def caller_identity(claims: dict) -> str:

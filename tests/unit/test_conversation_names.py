@@ -185,3 +185,24 @@ def _get(app, token: str) -> str:
     response = app.test_client().get("/conversation-name", query_string={"conversationIntegrationKey": KEY},
                                      headers={"Authorization": f"Bearer {token}"})
     return response.get_json()["conversationName"]
+
+
+def test_a_key_held_by_another_identity_under_either_secret_is_neither_taken_nor_half_deleted(
+        make_connector, secret_file, tmp_path):
+    """Mid-rotation, old instances still write under the previous secret: bob's mapping there and
+    alice's under the current one. Alice may neither delete nor overwrite the key: bob's part is not hers,
+    and a refusal changes nothing."""
+    rotated_secret = tmp_path / "rotated_jwt_secret_key"
+    rotated_secret.write_text("a-new-secret-version-" + "y" * 40)
+    old_instance = make_connector()
+    new_only = make_connector(JWT_SECRET_KEY_PATH=str(rotated_secret))
+    assert _post(old_instance, connector(old_instance).tokens.issue("bob"), NAME).status_code == 200
+    assert _post(new_only, connector(new_only).tokens.issue("alice"), OTHER_NAME).status_code == 200
+
+    rotating = make_connector(JWT_SECRET_KEY_PATH=str(rotated_secret), JWT_PREVIOUS_SECRET_KEY_PATH=str(secret_file))
+    as_alice = connector(rotating).tokens.issue("alice")
+    refused = rotating.test_client().delete("/conversation-name", query_string={"conversationIntegrationKey": KEY},
+                                            headers={"Authorization": f"Bearer {as_alice}"})
+    assert refused.status_code == 403
+    assert _get(rotating, as_alice) == OTHER_NAME, "nothing was removed"
+    assert _post(rotating, as_alice, NAME).status_code == 403
