@@ -56,7 +56,7 @@ def test_sigterm_does_not_wait_for_a_keep_alive_connection_between_requests(stac
     connector = stack.ui_connector(REQUEST_READ_TIMEOUT_SECONDS="30")
     idle = socket.create_connection(("127.0.0.1", connector.port), timeout=5)
     idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: connector\r\n\r\n")
-    assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+    assert _read_response(idle).startswith(b"HTTP/1.1 200")
 
     connector.stop()
     assert idle.recv(4096) == b"", "the connector closed the idle connection"
@@ -85,6 +85,19 @@ def test_sigterm_answers_a_request_in_flight_and_closes_its_connection_after(sta
     assert "Worker exiting" in connector.log_path.read_text(), "the worker ended by itself"
     call.close()
     upstream.shutdown()
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response with a Content-Length (its head and body may come in separate reads)."""
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(4096)
+    head, _, body = response.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head + b"\r\n\r\n" + body
 
 
 class _SlowUpstream(BaseHTTPRequestHandler):
