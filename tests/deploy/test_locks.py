@@ -16,7 +16,7 @@ LOCKS_MODULE = REPO_ROOT / "requirements" / "locks.py"
 locks = load_locks_module()
 
 # What only the UI connector uses: it must not weigh on the interceptor's image.
-CONNECTOR_ONLY = {"python-socketio", "python-engineio", "flask-socketio", "simple-websocket", "gevent", "greenlet",
+CONNECTOR_ONLY = {"python-socketio", "python-engineio", "flask-socketio", "simple-websocket", "wsproto", "gevent", "greenlet",
                   "google-cloud-secret-manager", "flask-cors", "pyjwt", "grpcio", "gunicorn"}
 DEV_ONLY = {"pytest", "fakeredis", "playwright", "uv", "websocket-client", "google-cloud-dialogflow"}
 
