@@ -94,12 +94,12 @@ class InOrderClient(socketio.Client):
 class Desktop:
     """An agent desktop: a python-socketio client over a real WebSocket that records every event."""
 
-    def __init__(self, connector_url: str, token: str):
+    def __init__(self, connector_url: str, token: str, transports: tuple[str, ...] = ("websocket",)):
         self.events: list[tuple[str, dict]] = []
         self._changed = threading.Condition()
         self.client = InOrderClient(reconnection=False)
         self.client.on("*", self._record)
-        self.client.connect(connector_url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+        self.client.connect(connector_url, auth={"token": token}, transports=list(transports), wait_timeout=10)
 
     def _record(self, name: str, data) -> None:
         with self._changed:

@@ -25,6 +25,7 @@ from ui_connector.conversation_names import ConversationNames, conversation_name
 from ui_connector.deadlines import Deadlines
 from ui_connector.desktop_page import desktop_page_routes
 from ui_connector.dialogflow_proxy import DialogflowClient, dialogflow_proxy_routes
+from ui_connector.engineio_sessions import serve_websockets_directly, wait_written
 from ui_connector.fanout import ConversationFanout
 from ui_connector.jwt_secret import load_jwt_keys
 from ui_connector.listener import ClusterShards, Router, SingleNode
@@ -36,7 +37,6 @@ from ui_connector.services import CONNECTOR, ConnectorServices
 from ui_connector.socket_guard import EngineIOGate, SocketGuard
 from ui_connector.sockets import DesktopNamespace
 from ui_connector.tokens import TokenService
-from ui_connector.websocket_transport import CooperativeWebSockets, bound_websocket_messages
 
 
 def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis | None = None,
@@ -64,10 +64,10 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
                         ping_interval=limits.ping_interval_seconds, ping_timeout=limits.ping_timeout_seconds,
                         monitor_clients=False,  # SocketGuard.sweep does it, at a fraction of the wake-ups
                         logger=_quiet_logger("socketio.server"), engineio_logger=_quiet_logger("engineio.server"))
-    bound_websocket_messages(socketio.server.eio)
+    serve_websockets_directly(socketio.server.eio, limits.max_backlog_bytes)
     deadlines = Deadlines(spawn=socketio.start_background_task, sleep=socketio.sleep)
     guard = SocketGuard(socketio.server, limits, deadlines, sleep=socketio.sleep)
-    app.wsgi_app = EngineIOGate(CooperativeWebSockets(app.wsgi_app, socketio.sleep), guard, limits, read_within)
+    app.wsgi_app = EngineIOGate(app.wsgi_app, socketio.server.eio, app, guard, limits, read_within)
     install_security_headers(app)
 
     tokens = TokenService(keys, config.tokens, config.project_id)
@@ -75,6 +75,7 @@ def create_app(config: ConnectorConfig | None = None, redis_client: redis.Redis 
         EventStore(client, config.retention, config.redis),
         _pubsub_router(config, client, pubsub_client),
         send=socketio.server.eio.send,
+        wait_written=partial(wait_written, socketio.server.eio),
         spawn=socketio.start_background_task,
         sleep=socketio.sleep,
         wait_readable=wait_readable_with_gevent,

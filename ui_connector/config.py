@@ -137,6 +137,7 @@ class ConnectorConfig:
                 event_burst=env.int("SOCKET_EVENT_BURST", 100, minimum=1),
                 ping_interval_seconds=env.int("SOCKET_PING_INTERVAL_SECONDS", 25, minimum=1),
                 ping_timeout_seconds=env.int("SOCKET_PING_TIMEOUT_SECONDS", 20, minimum=1),
+                max_backlog_bytes=env.int("SOCKET_MAX_BACKLOG_BYTES", 8 * 1024 * 1024, minimum=1024 * 1024),
             ),
             # Cloud Run ends every request (a WebSocket too) at 60 minutes: close first, so desktops reconnect.
             connection_max_age_seconds=env.int("CONNECTION_MAX_AGE_SECONDS", 3300, minimum=1),

@@ -35,13 +35,16 @@ from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str], None]  # (Engine.IO session id, encoded Socket.IO packet)
+WaitWritten = Callable[[str], None]  # (Engine.IO session id): returns once what was sent to it is written
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # a thousand desktops reconnecting at once take seconds to confirm
 
 
 class ConversationFanout:
-    def __init__(self, store: EventStore, router: Router, send: Send, spawn: Callable[..., object],
-                 sleep: Callable[[float], None], wait_readable: WaitReadable, read_within: ReadWithin):
+    def __init__(self, store: EventStore, router: Router, send: Send, wait_written: WaitWritten,
+                 spawn: Callable[..., object], sleep: Callable[[float], None], wait_readable: WaitReadable,
+                 read_within: ReadWithin):
         self._send = send
+        self._wait_written = wait_written
         self._spawn = spawn
         self._viewers = ViewerRegistry()
         self._listener = SubscriptionListener(router, self._viewers.watched, self._on_live,
@@ -120,6 +123,7 @@ class ConversationFanout:
             if viewer.advance(stored.event_id, parse_event_id(stored.event_id)) and encoded is not None:
                 self._send(viewer.eio_sid, encoded[1])
                 sent[encoded[0]] += 1
+                self._wait_written(viewer.eio_sid)  # a long history goes out as fast as the desktop reads it
         for data_type, count in sent.items():
             DELIVERED.labels(data_type).inc(count)
         REPLAYED.inc(sum(sent.values()))

@@ -3,9 +3,10 @@
 One gevent worker per instance: Socket.IO keeps per-connection state in the process,
 so instances (not workers) are the unit of scale, and Cloud Run's session affinity
 keeps a long-polling client on its instance. `worker_connections` is the number of
-concurrent connections the worker holds: the Socket.IO sessions it admits
-(`SOCKET_MAX_CONNECTIONS`) plus room for health checks, registration and the proxy, so
-those keep answering when every session slot is taken.
+requests the worker serves at once, the same as Cloud Run's concurrency: the Socket.IO
+sessions it admits (`SOCKET_MAX_CONNECTIONS`, each a long-polling request or a WebSocket
+being opened; an open WebSocket holds none, see `websocket_transport`) plus room for health
+checks, registration and the proxy, so those keep answering when every session slot is taken.
 The Dockerfile, `make ui-connector` and the end-to-end tests all run exactly this.
 """
 from aa_common.gunicorn_defaults import (  # noqa: F401  (gunicorn reads these module globals)

@@ -19,9 +19,11 @@ sits between Engine.IO and Socket.IO and, per session:
 ``admits_new_session`` caps the number of Engine.IO sessions, so that health checks,
 registration and the proxy keep answering when the socket slots are full.
 
-``sweep`` closes sessions whose client stopped answering pings, every ``sweep_every_seconds``:
-Engine.IO's own monitor woke up once per session per ping timeout (50 times a second with 1,000
-desktops), which was most of an idle instance's CPU.
+``sweep`` sends the pings that are due and closes sessions whose client stopped answering them,
+every ``sweep_every_seconds`` (at most half the ping timeout, so a ping is never later than a client
+waits for it): Engine.IO's own monitor woke up once per session per ping timeout (50 times a second
+with 1,000 desktops), which was most of an idle instance's CPU, and it kept a sleeping greenlet per
+session for its next ping.
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ class SocketLimits:
     events_per_second: float = 20.0
     event_burst: int = 100
     max_message_bytes: int = 64 * 1024
+    max_backlog_bytes: int = 8 * 1024 * 1024  # unsent to one desktop; beyond it, it is disconnected
     ping_interval_seconds: int = 25  # Engine.IO's heartbeat, as socket.io's own servers default it
     ping_timeout_seconds: int = 20
     sweep_every_seconds: float = 5.0
@@ -88,6 +91,7 @@ class SocketGuard:
         self._clock = clock
         self._budgets: dict[str, EventBudget] = {}
         self._draining = False
+        self._sweep_every = min(limits.sweep_every_seconds, limits.ping_timeout_seconds / 2)
         handlers = self._eio.handlers
         self._next_connect = handlers["connect"]
         self._next_message = handlers["message"]
@@ -116,6 +120,15 @@ class SocketGuard:
         for eio_sid in sessions:
             self.close(eio_sid, "the instance is stopping")
 
+    def wait_closed(self, timeout: float) -> None:
+        """After ``drain``: wait until every WebSocket has let its connection go (close frame written,
+        socket closed), at most ``timeout`` seconds, so that the process does not end them first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(
+                session.websocket is not None and not session.websocket.finished
+                for session in list(self._eio.sockets.values())):
+            self._sleep(0.05)
+
     def close(self, eio_sid: str, why: str) -> None:
         """Close the session's transport. socket.io clients reconnect by themselves after this
         (unlike after a Socket.IO DISCONNECT packet), with their token, if they still have one."""
@@ -125,17 +138,21 @@ class SocketGuard:
             session.close(wait=False, abort=False, reason=self._eio.reason.SERVER_DISCONNECT)
 
     def sweep(self) -> None:
-        """Close the sessions whose client missed its pong; forget the closed ones."""
+        """Ping the sessions that are due, close the ones whose client missed its pong; forget the closed ones."""
+        now = time.time()
         for eio_sid, session in list(self._eio.sockets.items()):
             if session.closed:
                 self._eio.sockets.pop(eio_sid, None)
-            elif not session.closing:
-                session.check_ping_timeout()
-        self._deadlines.set("sweep", time.time() + self._limits.sweep_every_seconds, self.sweep)
+            elif not session.closing and session.check_ping_timeout():
+                session.ping_if_due(now)
+        self._schedule_sweep()
+
+    def _schedule_sweep(self) -> None:
+        self._deadlines.set("sweep", time.time() + self._sweep_every, self.sweep)
 
     def _on_connect(self, eio_sid: str, environ: dict):
         if self._deadlines.when("sweep") is None:
-            self._deadlines.set("sweep", time.time() + self._limits.sweep_every_seconds, self.sweep)
+            self._schedule_sweep()
         self._budgets[eio_sid] = EventBudget(self._limits.events_per_second, self._limits.event_burst, self._clock())
         self._deadlines.set(("authenticate", eio_sid), time.time() + self._limits.authenticate_within_seconds,
                             lambda: self.close(eio_sid, "not authenticated in time"))
@@ -185,14 +202,20 @@ def _event_problem(data: str) -> str | None:
 
 
 class EngineIOGate:
-    """WSGI middleware in front of Engine.IO: a new session when the sessions are full gets a
-    503 (socket.io clients retry with backoff); a long-polling POST over the message limit, or
-    without a length, gets a 413 at once (Engine.IO would close the session and then wait for a
-    poll that may never come before answering), and one whose body does not arrive in time a 408."""
+    """WSGI middleware that serves Engine.IO's requests itself: a new session when the sessions are full
+    gets a 503 (socket.io clients retry with backoff); a long-polling POST over the message limit, or
+    without a length, gets a 413 at once (Engine.IO would close the session and then wait for a poll that
+    may never come before answering), and one whose body does not arrive in time a 408.
 
-    def __init__(self, app, guard: SocketGuard, limits: SocketLimits, read_within: Callable[[], object],
-                 path: str = "/socket.io/"):
+    The rest goes straight to Engine.IO, past Flask-SocketIO's and Engine.IO's own middleware: they copy
+    the environ and define a class per request, and a WebSocket request keeps both for as long as it
+    is open (about 3.5 KiB per desktop)."""
+
+    def __init__(self, app, engineio_server, flask_app, guard: SocketGuard, limits: SocketLimits,
+                 read_within: Callable[[], object], path: str = "/socket.io/"):
         self._app = app
+        self._engineio = engineio_server
+        self._flask_app = flask_app
         self._guard = guard
         self._limits = limits
         self._read_within = read_within
@@ -215,7 +238,8 @@ class EngineIOGate:
                 buffer_body(environ, self._limits.max_message_bytes, self._read_within)
             except TimeoutError:
                 return json_error_response(408, "the request body did not arrive in time")(environ, start_response)
-        return self._app(environ, start_response)
+        environ["flask.app"] = self._flask_app  # where Flask-SocketIO's event handlers find the app
+        return self._engineio.handle_request(environ, start_response)
 
 
 def _length_within(content_length: str | None, limit: int) -> bool:

@@ -2,10 +2,11 @@
 JSON answers to the requests gunicorn refuses itself.
 
 On SIGTERM (Cloud Run replacing the instance) gunicorn's worker stops accepting and waits up to
-``graceful_timeout`` for open connections to end, which WebSockets never do by themselves: it
-waited 8 s and cut them. This worker first closes every desktop's transport (socket.io clients
-reconnect by themselves after a transport close, unlike after a Socket.IO DISCONNECT), so the
-process exits as soon as they are gone, and every desktop is already on its way to another instance.
+``graceful_timeout`` for the requests in flight. A desktop's WebSocket is no request by then (see
+``websocket_transport``), so gunicorn would not wait for it: this worker closes every desktop's
+transport (socket.io clients reconnect by themselves after a transport close, unlike after a Socket.IO
+DISCONNECT), saving where each had got, and exits once that is done, with every desktop already on
+its way to another instance.
 It also closes the keep-alive connections that sit between two requests (a page's connection to
 ``/register``): gunicorn would wait for each one's next request up to the keep-alive timeout.
 """
@@ -16,6 +17,7 @@ import json
 import socket
 import struct
 import termios
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +26,8 @@ from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
 from ui_connector.services import connector
+
+WEBSOCKETS_CLOSE_WITHIN_SECONDS = 1.0  # for their close frames to go out before the process ends
 
 
 def write_json_error(sock: socket.socket, status: int, reason: str, message: str) -> None:
@@ -44,7 +48,14 @@ class ConnectorWorker(GeventWorker):
         util.write_error = write_json_error
         self._clients: dict[object, socket.socket] = {}  # greenlet -> the connection it serves
         self._between_requests: dict[object, socket.socket | None] = {}  # of those, the idle ones
+        self._draining: gevent.Greenlet | None = None
+        self._stop_by = 0.0  # the monotonic time by which a stop must be done
         super().init_process()
+
+    def run(self) -> None:
+        super().run()
+        if self._draining is not None:  # within the same graceful timeout as the requests in flight
+            self._draining.join(max(0.0, self._stop_by - time.monotonic()))
 
     def handle(self, listener, client, addr) -> None:
         self._clients[gevent.getcurrent()] = client
@@ -68,11 +79,15 @@ class ConnectorWorker(GeventWorker):
 
     def handle_exit(self, sig, frame) -> None:
         super().handle_exit(sig, frame)
-        gevent.spawn(self._drain)
+        if self._draining is None:  # Cloud Run and gunicorn's master both send SIGTERM
+            self._stop_by = time.monotonic() + self.cfg.graceful_timeout
+            self._draining = gevent.spawn(self._drain)
 
     def _drain(self) -> None:
         try:
-            connector(self.wsgi).guard.drain()
+            guard = connector(self.wsgi).guard
+            guard.drain()
+            guard.wait_closed(min(WEBSOCKETS_CLOSE_WITHIN_SECONDS, self._stop_by - time.monotonic()))
         finally:
             for client in list(self._between_requests.values()):
                 if client is not None and not _request_arriving(client):

@@ -1,4 +1,4 @@
-"""Clients that send half a request and wait hold nothing for long, and stop no one else."""
+"""Clients that send half a request and wait, or stop reading, hold nothing for long and stop no one else."""
 from __future__ import annotations
 
 import socket
@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from aa_common.events import EventKind
-from tests.support import event_for, new_conversation, push
+from tests.support import Desktop, RawSocketIO, event_for, new_conversation, push, register
+from ui_connector.sockets import JOIN_CONVERSATION
 
 pytestmark = pytest.mark.e2e
 READ_TIMEOUT = 2
@@ -92,3 +93,31 @@ def test_a_trickled_body_to_the_connector_gets_408_in_time(patient_connector, pa
         time.sleep(0.5)
 
     assert cut_off_within([connection], 3)[0].startswith(b"HTTP/1.1 408")
+
+
+def test_a_desktop_that_stops_reading_is_let_go_and_a_reading_one_gets_everything(stack, interceptor):
+    """A desktop that stopped reading (a laptop lid closed) is disconnected once what waits for it
+    passes SOCKET_MAX_BACKLOG_BYTES; another desktop of the same conversation misses nothing."""
+    connector = stack.ui_connector(SOCKET_MAX_BACKLOG_BYTES=str(1024 * 1024))
+    conversation = new_conversation()
+    token = register(connector.url)
+    stuck = RawSocketIO(connector.url, token)
+    assert stuck.next_packet().startswith("0")  # connected
+    stuck.emit(JOIN_CONVERSATION, conversation, ack_id=1)
+    assert stuck.next_packet().startswith("31")  # joined; from now on it reads nothing
+    reader = Desktop(connector.url, token)
+    reader.join(conversation)
+
+    event = event_for(conversation, "new-message.json")
+    event["newMessagePayload"]["content"] = "c" * 100_000
+    sent = [f"big-{index}" for index in range(200)]  # 20 MB: more than loopback's socket buffers and the bound
+    session = requests.Session()
+    for count, message_id in enumerate(sent, 1):  # at the pace the reading desktop takes them
+        assert push(interceptor.url, EventKind.NEW_MESSAGE, event, message_id, session=session).status_code == 204
+        reader.wait_for(count, timeout=30)
+    assert reader.message_ids() == sent
+    events = 0
+    while (packet := stuck.next_packet(timeout=30)) is not None:  # what it had been sent, then the end
+        events += packet.startswith("2")
+    assert events < len(sent)
+    reader.close()

@@ -22,12 +22,17 @@ from ui_connector.listener import SingleNode
 class Sent:
     def __init__(self):
         self.packets: list[tuple[str, str]] = []
+        self.waits: list[tuple[str, int]] = []
         self._changed = threading.Condition()
 
     def __call__(self, eio_sid: str, packet: str) -> None:
         with self._changed:
             self.packets.append((eio_sid, packet))
             self._changed.notify_all()
+
+    def wait_written(self, eio_sid: str) -> None:
+        """Where a replay waited for the desktop: the packets it had been sent by then."""
+        self.waits.append((eio_sid, sum(s == eio_sid for s, _ in self.packets)))
 
     def message_ids(self, eio_sid: str, count: int) -> list[str]:
         with self._changed:
@@ -40,7 +45,7 @@ def fanout(redis_server):
     settings = RedisSettings(host="127.0.0.1", port=redis_server.port)
     store = EventStore(connect_redis(settings), RetentionSettings())
     sent = Sent()
-    fanout = ConversationFanout(store, SingleNode(connect_redis(settings, pubsub=True)), sent,
+    fanout = ConversationFanout(store, SingleNode(connect_redis(settings, pubsub=True)), sent, sent.wait_written,
                                 spawn=lambda fn, *args: threading.Thread(target=fn, args=args, daemon=True).start(),
                                 sleep=time.sleep,
                                 wait_readable=lambda sockets, timeout: select.select(sockets, [], [], timeout)[0],
@@ -93,3 +98,13 @@ def test_a_malformed_entry_is_skipped():
     name, packet = event_packet(StoredEvent("1-0", json.dumps({"data_type": EventKind.NEW_MESSAGE, "data": "{}"})))
     assert name == EventKind.NEW_MESSAGE and json.loads(packet[1:]) == [
         EventKind.NEW_MESSAGE, {"data_type": EventKind.NEW_MESSAGE, "data": "{}", "event_id": "1-0"}]
+
+
+def test_a_replay_waits_for_the_desktop_to_take_each_event_before_sending_the_next(fanout):
+    fanout, store, sent = fanout
+    conversation = f"projects/p/conversations/{uuid.uuid4().hex}"
+    for index in range(600):  # more than one batch read from the stream
+        append(store, conversation, f"history-{index}")
+    fanout.join("sid-1", "eio-1", conversation, None)
+    assert sent.message_ids("eio-1", 600) == [f"history-{index}" for index in range(600)]
+    assert sent.waits[:600] == [("eio-1", count) for count in range(1, 601)]
