@@ -48,14 +48,10 @@ class DirectSession(Socket):
     def close(self, wait: bool = True, abort: bool = False, reason=None) -> None:
         """Engine.IO's close (the disconnect event, the CLOSE packet unless ``abort``), then the
         WebSocket's: nothing is left in a queue to wait for."""
-        websocket = self.websocket
-        if websocket is None:
-            super().close(wait=wait, abort=abort, reason=reason)
-            if self.upgrading_to is not None:
-                self.upgrading_to.close()  # ends the upgrade's wait for the client
-            return
-        super().close(wait=False, abort=abort, reason=reason)
-        websocket.close()
+        super().close(wait=wait and self.websocket is None, abort=abort, reason=reason)
+        websocket = self.websocket or self.upgrading_to  # (the disconnect handlers may have yielded meanwhile)
+        if websocket is not None:
+            websocket.close()  # during an upgrade, this ends its wait for the client
 
     def schedule_ping(self) -> None:
         """A pong came (or the session opened): the next ping is due one interval from now."""
@@ -76,7 +72,7 @@ class DirectSession(Socket):
             return []  # a second WebSocket for the session: refused (it is closed on return)
         if self.connected and not self._upgrade(ws):
             return []
-        if self.closed:
+        if self.closed or self.closing:
             return []  # closed while upgrading
         self.connected = self.upgraded = True
         self.websocket = ws
@@ -138,6 +134,9 @@ class _Discard:
     def put(self, item, *args, **kwargs) -> None:
         pass
 
+    def join(self, *args, **kwargs) -> None:
+        pass  # nothing waits in it
+
 
 _DISCARDED = _Discard()
 
@@ -186,11 +185,13 @@ def serve_websockets_directly(engineio_server: engineio.Server, max_backlog_byte
     engineio_server.on("connect", partial(_adopt, engineio_server, engineio_server.handlers["connect"]))
 
 
-def wait_written(engineio_server: engineio.Server, eio_sid: str) -> None:
-    """Wait while the session's WebSocket has a backlog (see ``WebSocketConnection.wait_written``)."""
-    websocket = getattr(engineio_server.sockets.get(eio_sid), "websocket", None)
-    if websocket is not None:
-        websocket.wait_written()
+def wait_written(engineio_server: engineio.Server, eio_sid: str) -> bool:
+    """Wait while the session's WebSocket has a backlog (see ``WebSocketConnection.wait_written``);
+    False once the session is closed or closing, so a replay stops there."""
+    session = engineio_server.sockets.get(eio_sid)
+    if session is None or session.closed or session.closing:
+        return False
+    return session.websocket.wait_written() if session.websocket is not None else True
 
 
 def _adopt(engineio_server: engineio.Server, next_connect, eio_sid: str, environ: dict):

@@ -35,7 +35,8 @@ from ui_connector.viewers import START_OF_STREAM, Viewer, ViewerRegistry
 log = logging.getLogger(__name__)
 
 Send = Callable[[str, str], None]  # (Engine.IO session id, encoded Socket.IO packet)
-WaitWritten = Callable[[str], None]  # (Engine.IO session id): returns once what was sent to it is written
+# (Engine.IO session id): returns once what was sent to it is written; False if the session is closing.
+WaitWritten = Callable[[str], bool]
 SUBSCRIBE_TIMEOUT_SECONDS = 10.0  # a thousand desktops reconnecting at once take seconds to confirm
 
 
@@ -123,7 +124,10 @@ class ConversationFanout:
             if viewer.advance(stored.event_id, parse_event_id(stored.event_id)) and encoded is not None:
                 self._send(viewer.eio_sid, encoded[1])
                 sent[encoded[0]] += 1
-                self._wait_written(viewer.eio_sid)  # a long history goes out as fast as the desktop reads it
+                # A long history goes out as fast as the desktop reads it, and stops (its cursor with it)
+                # when the desktop is let go.
+                if not self._wait_written(viewer.eio_sid):
+                    break
         for data_type, count in sent.items():
             DELIVERED.labels(data_type).inc(count)
         REPLAYED.inc(sum(sent.values()))

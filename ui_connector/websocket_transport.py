@@ -177,11 +177,13 @@ class WebSocketConnection:
             self.close()
             self._finish()
 
-    def wait_written(self) -> None:
+    def wait_written(self) -> bool:
         """Wait while the connection has a backlog (at most ``write_timeout_seconds``, after which the
-        backlog is given up): what a long replay does between batches, so that it never piles up."""
+        backlog is given up): what a long replay does between events, so that it never piles up.
+        False once the connection is closing: what is sent now is not written."""
         if self._written is not None:
             self._written.wait(self._write_timeout)
+        return not self._closing
 
     def _readable(self) -> None:
         """The event loop's callback: the socket has something to read."""
@@ -223,13 +225,13 @@ class WebSocketConnection:
 
     def _take(self, data: bytes) -> None:
         """Feed received bytes to the protocol: answer control frames, collect whole messages."""
-        if self._protocol.state is ConnectionState.CLOSED:
-            return  # after the close handshake: nothing more is read
+        if self._closed_here or self._protocol.state is ConnectionState.CLOSED:
+            return  # closing: what the peer sends now is read away unparsed, until the end of the stream
         self._protocol.receive_data(data)
         for event in self._protocol.events():
             if isinstance(event, (TextMessage, BytesMessage)):
                 self._collect(event)
-            elif isinstance(event, Ping):
+            elif isinstance(event, Ping) and self._protocol.state is ConnectionState.OPEN:
                 self._write(self._protocol.send(event.response()))
             elif isinstance(event, CloseConnection):
                 self._closed_by_peer(event)

@@ -23,6 +23,7 @@ class Sent:
     def __init__(self):
         self.packets: list[tuple[str, str]] = []
         self.waits: list[tuple[str, int]] = []
+        self.let_go: set[str] = set()  # sessions whose connection is closing
         self._changed = threading.Condition()
 
     def __call__(self, eio_sid: str, packet: str) -> None:
@@ -30,9 +31,10 @@ class Sent:
             self.packets.append((eio_sid, packet))
             self._changed.notify_all()
 
-    def wait_written(self, eio_sid: str) -> None:
+    def wait_written(self, eio_sid: str) -> bool:
         """Where a replay waited for the desktop: the packets it had been sent by then."""
         self.waits.append((eio_sid, sum(s == eio_sid for s, _ in self.packets)))
+        return eio_sid not in self.let_go
 
     def message_ids(self, eio_sid: str, count: int) -> list[str]:
         with self._changed:
@@ -108,3 +110,15 @@ def test_a_replay_waits_for_the_desktop_to_take_each_event_before_sending_the_ne
     fanout.join("sid-1", "eio-1", conversation, None)
     assert sent.message_ids("eio-1", 600) == [f"history-{index}" for index in range(600)]
     assert sent.waits[:600] == [("eio-1", count) for count in range(1, 601)]
+
+
+def test_a_replay_stops_where_the_desktop_was_let_go_and_its_cursor_with_it(fanout):
+    fanout, store, sent = fanout
+    conversation = f"projects/p/conversations/{uuid.uuid4().hex}"
+    ids = [append(store, conversation, f"history-{index}") for index in range(10)]
+    sent.let_go.add("eio-1")  # its connection is closing: what it is sent now is not written
+    fanout.join("sid-1", "eio-1", conversation, None)
+    assert sent.message_ids("eio-1", 1) == ["history-0"]
+    time.sleep(0.2)  # nothing more comes
+    assert sent.message_ids("eio-1", 1) == ["history-0"]
+    assert fanout.leave("sid-1", conversation).cursor == ids[0]  # what a rejoin without lastEventId resumes after

@@ -216,3 +216,14 @@ def test_a_desktop_that_half_closes_with_a_backlog_is_let_go_after_the_write_tim
     cpu_before = time.process_time()
     assert served.ended.wait(5)
     assert time.process_time() - cpu_before < 0.5  # it waited for the socket rather than read in a loop
+
+
+def test_after_closing_what_the_desktop_sends_is_read_away_and_a_ping_is_not_answered():
+    served = Served()
+    for _ in range(MESSAGES_OVER_THE_SOCKET_BUFFERS):  # a backlog keeps the connection open while it closes
+        served.ws.send("4" + "b" * 100_000)
+    served.ws.close()
+    served.peer.send(Ping(b"late"), *(TextMessage('42["flood"]') for _ in range(1000)))
+    events = served.peer.events(timeout=10)
+    assert served.ended.wait(5)
+    assert served.messages == [] and Pong(b"late") not in events
